@@ -44,7 +44,7 @@ const httpUrl = z
 
 const EnvSchema = z.object({
   NODE_ENV: z.string().default('development'),
-  PORT: int(1, 65535).optional(),
+  PORT: int(0, 65535).optional(),
   FC_SERVER_PORT: int(1, 65535).optional(),
   HOST: z.string().min(1).default('0.0.0.0'),
   VLLM_URL: httpUrl.optional(),
