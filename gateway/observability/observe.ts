@@ -20,8 +20,9 @@ export function observe(deps: GatewayDeps): MiddlewareHandler<AppEnv> {
     rec.route = c.req.routePath === '/*' || c.req.routePath === '*' ? 'unmatched' : c.req.routePath;
     if (rec.status === 0) {
       rec.status = c.res.status;
-      // Hono-built answers (errors, health, models): add the id here; streamed answers carry it already.
+      // Hono-built answers (errors, health, models): add the id and timing here; proxied answers carry them already.
       c.res.headers.set('x-request-id', rec.id);
+      c.res.headers.set('server-timing', `gw;dur=${(performance.now() - startedAt).toFixed(2)}`);
     }
     const principal = c.get('principal');
     if (principal) rec.key = principal.name;
