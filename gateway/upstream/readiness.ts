@@ -123,7 +123,8 @@ export class Readiness {
       else this.#set('starting', 'vLLM /v1/models lists no model yet');
     } catch (err) {
       const code = (err as { code?: string }).code;
-      this.#set('starting', code === 'ECONNREFUSED' ? 'vLLM is not accepting connections yet (loading)' : `vLLM probe failed (${code ?? 'error'})`);
+      const message = err instanceof Error ? err.message : String(err);
+      this.#set('starting', code === 'ECONNREFUSED' ? 'vLLM is not accepting connections yet (loading)' : `vLLM probe failed: ${message}`);
     }
   }
 
@@ -139,7 +140,8 @@ export class Readiness {
       bodyTimeout: this.#opts.probeTimeoutMs,
     });
     const text = await res.body.text();
-    if (res.statusCode !== 200) throw Object.assign(new Error(`vLLM /v1/models answered ${res.statusCode}`), { code: 'MODELS_STATUS' });
+    if (res.statusCode === 401 || res.statusCode === 403) throw new Error(`vLLM /v1/models answered ${res.statusCode}: check VLLM_API_KEY`);
+    if (res.statusCode !== 200) throw new Error(`vLLM /v1/models answered ${res.statusCode}`);
     const parsed = JSON.parse(text) as { data?: Array<Record<string, unknown>> };
     const models: ServedModel[] = [];
     for (const card of parsed.data ?? []) {
