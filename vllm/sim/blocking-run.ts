@@ -59,8 +59,8 @@ export class BlockingRun extends Run {
     }
     const body = this.#body();
     if (faults.resetMidStream) {
-      this.#writePartial(body);
-      this.res.socket?.destroy();
+      // Drop the connection once the partial body has reached the socket.
+      this.#writePartial(body, () => this.res.socket?.destroy());
       this.end('fault');
       return;
     }
@@ -69,10 +69,10 @@ export class BlockingRun extends Run {
   };
 
   /** 200 with the full content-length, then only the first half of the body. */
-  #writePartial(body: string): void {
+  #writePartial(body: string, written?: () => void): void {
     const bytes = Buffer.from(body);
     this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
-    this.res.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
+    this.res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), written);
   }
 
   #body(): string {
