@@ -80,7 +80,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     lifecycle,
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 });
+  // requestTimeout bounds how long a client may take to send its request (slow-loris), not the answer.
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000, headersTimeout: 30_000 });
   const drain = () =>
     lifecycle.drain(config.shutdownGraceMs, () => {
       logger.info({ inflight: lifecycle.inflight, graceMs: config.shutdownGraceMs }, 'draining: no new requests');

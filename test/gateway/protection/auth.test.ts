@@ -37,7 +37,8 @@ describe('API keys', () => {
   });
 
   it('accepts Bearer (any case) and api-key, from API_KEYS and API_KEYS_FILE', async () => {
-    for (const headers of [{ authorization: 'Bearer sk-alice-123456' }, { authorization: 'bearer sk-unnamed-7890' }, { 'api-key': 'sk-carol-file-key' }]) {
+    const accepted: Array<Record<string, string>> = [{ authorization: 'Bearer sk-alice-123456' }, { authorization: 'bearer sk-unnamed-7890' }, { 'api-key': 'sk-carol-file-key' }];
+    for (const headers of accepted) {
       expect((await post(`${stack.url}/v1/chat/completions`, chatBody('hi'), headers)).status).toBe(200);
     }
     const ok = await stack.client('sk-alice-123456').models.list();

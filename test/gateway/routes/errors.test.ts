@@ -48,7 +48,7 @@ describe('request validation (400 before anything goes upstream)', () => {
     const empty = await sdkError(() => client.chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [] }));
     expect(empty).toBeInstanceOf(OpenAI.BadRequestError);
     expect(empty.param).toBe('messages');
-    const hot = await sdkError(() => client.chat.completions.create({ messages: [{ role: 'user', content: 'x' }], temperature: 3 } as never));
+    const hot = await sdkError(() => client.chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'x' }], temperature: 3 } as never));
     expect(hot.status).toBe(400);
     expect(hot.param).toBe('temperature');
     const res = await post(`${stack.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'x' }], max_tokens: 'ten' });
@@ -77,14 +77,14 @@ describe('request validation (400 before anything goes upstream)', () => {
 
 describe('upstream errors become the OpenAI envelope with the same status', () => {
   it('vLLM 500 → InternalServerError, without vLLM internals', async () => {
-    const err = await sdkError(() => stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'boom [[sim:http=500]]' }] }));
+    const err = await sdkError(() => stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'boom [[sim:http=500]]' }] }));
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
     expect(err.status).toBe(500);
     expect(err.message).not.toMatch(/EngineCore|Traceback|127\.0\.0\.1/);
   });
 
   it('vLLM 400 in the old flat shape → BadRequestError carrying its message', async () => {
-    const err = await sdkError(() => stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'x [[sim:http=400]] [[sim:shape=flat]]' }] }));
+    const err = await sdkError(() => stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'x [[sim:http=400]] [[sim:shape=flat]]' }] }));
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.message.length).toBeGreaterThan(10);
   });
@@ -97,23 +97,23 @@ describe('upstream errors become the OpenAI envelope with the same status', () =
 
   it('a connection reset before headers → 502 (not retried: vLLM may have started the work)', async () => {
     const before = stack.sim.requests.length;
-    const err = await sdkError(() => stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'x [[sim:reset-before-headers]]' }] }));
+    const err = await sdkError(() => stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'x [[sim:reset-before-headers]]' }] }));
     expect(err.status).toBe(502);
     expect(stack.sim.requests.length).toBe(before + 1);
   });
 
   it('a reset mid-stream reaches the SDK as an error; the gateway stays healthy', async () => {
-    const stream = await stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'x [[sim:reset-mid-stream]]' }], max_tokens: 50, stream: true });
+    const stream = await stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'x [[sim:reset-mid-stream]]' }], max_tokens: 50, stream: true });
     await expect(async () => {
       for await (const _chunk of stream) void _chunk;
     }).rejects.toThrow(/incomplete|lost/);
     expect((await fetch(`${stack.url}/health`)).status).toBe(200);
-    const ok = await stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'after' }], max_tokens: 2 });
+    const ok = await stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'after' }], max_tokens: 2 });
     expect(ok.choices[0]!.finish_reason).toBe('length');
   });
 
   it("vLLM's own error event mid-stream passes through to the SDK", async () => {
-    const stream = await stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'x [[sim:error-mid-stream]]' }], max_tokens: 50, stream: true });
+    const stream = await stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'x [[sim:error-mid-stream]]' }], max_tokens: 50, stream: true });
     await expect(async () => {
       for await (const _chunk of stream) void _chunk;
     }).rejects.toBeInstanceOf(OpenAI.APIError);

@@ -26,7 +26,7 @@ describe('chat completions', () => {
   });
 
   it('streams a chat: content arrives in chunks, no usage chunk unless asked, [DONE] at the end', async () => {
-    const stream = await stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'Stream please' }], max_tokens: 5, stream: true });
+    const stream = await stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'Stream please' }], max_tokens: 5, stream: true });
     let text = '';
     let usageChunks = 0;
     let chunks = 0;
@@ -43,7 +43,7 @@ describe('chat completions', () => {
   });
 
   it('passes the usage chunk through when the client asks for it', async () => {
-    const stream = await stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'usage' }], max_tokens: 4, stream: true, stream_options: { include_usage: true } });
+    const stream = await stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'usage' }], max_tokens: 4, stream: true, stream_options: { include_usage: true } });
     const usage = [];
     for await (const chunk of stream) if (chunk.usage) usage.push({ choices: chunk.choices.length, ...chunk.usage });
     expect(usage).toEqual([{ choices: 0, prompt_tokens: expect.any(Number), completion_tokens: 4, total_tokens: expect.any(Number) }]);
@@ -72,7 +72,7 @@ describe('chat completions', () => {
 
   it('passes tool-call deltas through untouched', async () => {
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
-    const stream = await stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'Weather in Paris?' }], tools, stream: true });
+    const stream = await stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools, stream: true });
     let name = '';
     let args = '';
     let finish: string | null = null;
@@ -85,7 +85,7 @@ describe('chat completions', () => {
     expect(name).toBe('get_weather');
     expect(() => JSON.parse(args) as unknown).not.toThrow();
     expect(finish).toBe('tool_calls');
-    const direct = await stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'Weather in Paris?' }], tools });
+    const direct = await stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools });
     expect(direct.choices[0]!.message.tool_calls?.[0]).toMatchObject({ type: 'function', function: { name: 'get_weather' } });
   });
 

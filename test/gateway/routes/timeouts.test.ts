@@ -28,7 +28,7 @@ describe('timeouts', () => {
     const events = text.split('\n\n').filter(Boolean);
     expect(events.at(-1)).toMatch(/^data: \{"error":\{"message":"The model server stopped sending tokens/);
     expect(text).not.toContain('[DONE]');
-    const stream = await stack.client().chat.completions.create({ messages: [{ role: 'user', content: 'x [[sim:hang-after-headers]]' }], stream: true });
+    const stream = await stack.client().chat.completions.create({ model: 'qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'x [[sim:hang-after-headers]]' }], stream: true });
     await expect(async () => {
       for await (const _c of stream) void _c;
     }).rejects.toBeInstanceOf(OpenAI.APIError);
