@@ -41,6 +41,7 @@ describe('completion', () => {
     ['token ids, exactly', [1, 2, 3, 4, 5], 5],
     ['token-id arrays, exactly', [[1, 2], [3]], 3],
     ['nothing (prompt_embeds)', undefined, 0],
+    ['CJK by UTF-8 bytes', '你好世界你好世界', 6],
   ])('counts %s', (_name, prompt, want) => {
     expect(estimatePromptTokens({ prompt }, 'completion')).toBe(want);
   });

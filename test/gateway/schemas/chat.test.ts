@@ -59,6 +59,11 @@ describe('messages', () => {
     expect(parseChatRequest({ messages }).body.messages).toEqual(messages);
   });
 
+  it('passes unknown message fields through (vLLM reads some, e.g. reasoning on assistant turns)', () => {
+    const messages = [user, { role: 'assistant', content: 'ok', reasoning: 'because', cache_control: { type: 'ephemeral' } }];
+    expect(parseChatRequest({ messages }).body.messages).toEqual(messages);
+  });
+
   it('accepts content parts with a string type, passing their fields through', () => {
     const parts = [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'data:…' } }];
     expect(parseChatRequest({ messages: [{ role: 'user', content: parts }] }).body.messages).toEqual([{ role: 'user', content: parts }]);
