@@ -102,7 +102,8 @@ export class StreamRun extends Run {
         const delay = this.#dueAt(Math.min(this.#emitted + this.#chunk, total)) - performance.now();
         // Running late by less than a millisecond is not worth a timer.
         if (delay >= 1) {
-          this.timer = setTimeout(this.#pump, delay);
+          // Whole milliseconds: Node keeps one timer list per distinct duration.
+          this.timer = setTimeout(this.#pump, Math.round(delay));
           return;
         }
       } else if (burst >= BURST) {
