@@ -87,3 +87,12 @@ describe('close()', () => {
     expect(await connectError(`${sim.url}/health`)).toBe('ECONNREFUSED');
   });
 });
+
+describe('close() right after start', () => {
+  it('does not leave the port listening when the listen was still under way', async () => {
+    const sim = startSimulator();
+    await sim.close();
+    await expect(sim.ready).rejects.toThrow(/closed before it was ready/);
+    expect(await connectError(`${sim.url}/health`)).toBe('ECONNREFUSED');
+  });
+});

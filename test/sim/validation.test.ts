@@ -195,4 +195,11 @@ describe('--api-key (vllm.md 6)', () => {
     for (const path of ['/health', '/metrics', '/version', '/ping']) expect((await fetch(`${guarded.url}${path}`)).status).toBe(200);
     expect((await post(guarded, '/tokenize', { prompt: 'x' })).status).toBe(200);
   });
+
+  it('leaves /invocations open too: full inference, dispatched on the body shape', async () => {
+    const c = await postJson<{ object: string }>(guarded, '/invocations', chat('x', { max_tokens: 1 }));
+    expect(c).toMatchObject({ status: 200, json: { object: 'chat.completion' } });
+    const t = await postJson<{ object: string }>(guarded, '/invocations', { prompt: 'x', max_tokens: 1 });
+    expect(t).toMatchObject({ status: 200, json: { object: 'text_completion' } });
+  });
 });

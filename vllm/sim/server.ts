@@ -41,6 +41,8 @@ const ROUTES: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
   '/v1/chat/completions': { POST: (ctx, req, res, path) => inference(ctx, req, res, path, 'chat') },
   '/v1/completions': { POST: (ctx, req, res, path) => inference(ctx, req, res, path, 'completion') },
   '/tokenize': { POST: tokenizeRoute },
+  // SageMaker's dispatcher: full inference, chosen by the body's shape, outside --api-key (vllm.md 1.2, 6).
+  '/invocations': { POST: (ctx, req, res, path) => inference(ctx, req, res, path, 'by-body') },
 };
 
 /** "GET /health, GET|POST /ping, …", for the startup log line (vLLM logs its routes at startup). */
@@ -116,8 +118,9 @@ async function readJson(req: IncomingMessage): Promise<JsonRead> {
   }
 }
 
-async function inference(ctx: SimContext, req: IncomingMessage, res: ServerResponse, path: string, kind: 'chat' | 'completion'): Promise<void> {
+async function inference(ctx: SimContext, req: IncomingMessage, res: ServerResponse, path: string, route: 'chat' | 'completion' | 'by-body'): Promise<void> {
   const { body, error } = await readJson(req);
+  const kind = route !== 'by-body' ? route : isRecord(body) && 'messages' in body ? 'chat' : 'completion';
   const streamed = isRecord(body) && body.stream === true;
   const record = ctx.log.start(req.method ?? 'POST', path, req.headers, body, streamed);
   if (error) {

@@ -59,6 +59,12 @@ export function startSimulator(options: SimulatorOptions = {}): Simulator {
       server.once('error', reject);
       server.listen(port, listenHost, () => {
         server.off('error', reject);
+        if (closing) {
+          // close() came while the listen was under way: stop listening again.
+          server.close();
+          reject(new Error('simulator closed before it was ready'));
+          return;
+        }
         resolve();
       });
     };
