@@ -140,9 +140,12 @@ describe('the CLI process', () => {
     }
   });
 
-  it('prints usage and exits 2 on a bad argument', async () => {
+  it('prints usage and exits 2 on a bad argument or a bad SIM_FAULT', async () => {
     const cli = runCli(['serve', '--port', 'eighty']);
     expect(await cli.exited).toBe(2);
     expect(cli.output()).toMatch(/usage: vllm serve/);
+    const fault = runCli(['serve', 'm', '--port', '1'], { SIM_FAULT: 'explode' });
+    expect(await fault.exited).toBe(2);
+    expect(fault.output()).toMatch(/unknown simulator fault "explode"/);
   });
 });

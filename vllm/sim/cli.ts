@@ -9,7 +9,7 @@
 import { CliUsageError, parseServeArgs, USAGE, type ServeCommand } from './cli-args.js';
 import { SIM_VLLM_VERSION } from './options.js';
 import { routeSummary } from './server.js';
-import { startSimulator } from './simulator.js';
+import { startSimulator, type Simulator } from './simulator.js';
 
 function log(level: 'INFO' | 'WARNING' | 'ERROR', message: string): void {
   const now = new Date();
@@ -35,7 +35,14 @@ function main(): void {
     return;
   }
   for (const note of command.notes) log('INFO', note);
-  const sim = startSimulator(command.options);
+  let sim: Simulator;
+  try {
+    sim = startSimulator(command.options);
+  } catch (err) {
+    // A bad SIM_FAULT or an out-of-range knob: a usage error, not a crash.
+    process.stderr.write(`vllm serve: error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
   const served = command.options.servedModelNames?.join(', ') ?? 'default';
   log('INFO', `vLLM simulator ${SIM_VLLM_VERSION} for model ${command.options.model ?? 'default'} (served as ${served}); routes: ${routeSummary()}`);
 
