@@ -171,8 +171,11 @@ export class StreamRun extends Run {
   #injectMidStreamFault(): boolean {
     const f = this.plan.faults;
     if (f.resetMidStream) {
-      // No terminating chunk, no [DONE]: the client sees the connection drop mid-body.
-      this.res.socket?.destroy();
+      // No terminating chunk, no [DONE]: the client sees the connection drop mid-body. node:http corks
+      // the socket within a tick; flush what was written before closing, or the last events vanish.
+      const socket = this.res.socket;
+      while (socket?.writableCorked) socket.uncork();
+      socket?.destroy();
       this.end('fault');
       return true;
     }
