@@ -4,7 +4,7 @@
  * the abort.
  */
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { chatBody, nextRequestEnd, startStack, type Stack } from '../../support/stack.js';
 
 let stack: Stack;
@@ -64,7 +64,9 @@ describe('client disconnect aborts the upstream request', () => {
 
 describe('backpressure', () => {
   it('a client that stops reading pauses the upstream instead of buffering the answer', async () => {
-    const payload = JSON.stringify(chatBody('big [[sim:itl=0]]', { stream: true, max_tokens: 60_000 }));
+    const stack = await startStack({ sim: { maxModelLen: 1_000_000 } });
+    onTestFinished(() => stack.close());
+    const payload = JSON.stringify(chatBody('big [[sim:itl=0]] [[sim:tokens=100000]]', { stream: true, max_tokens: 100_000 }));
     const url = new URL(`${stack.url}/v1/chat/completions`);
     const started = new Promise<import('../../../vllm/sim/index.js').SimRequestRecord>((resolve) => stack.sim.events.once('request-start', resolve));
     const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } });
@@ -77,8 +79,9 @@ describe('backpressure', () => {
       res.pause();
     });
     const rec = await started;
-    // 60k tokens of ~150 bytes is ~9 MB: far more than the socket buffers between the three processes hold.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // 100k tokens of ~150 bytes is ~15 MB. Measured here: with backpressure the simulator stalls near 34k
+    // tokens (what the socket buffers of the two hops hold); without it, it sends all 100k in ~1.3 s.
+    await new Promise((r) => setTimeout(r, 2_000));
     expect(rec.endedAt).toBeUndefined();
     expect(rec.completionTokens).toBeLessThan(60_000);
     const ended = nextRequestEnd(stack.sim);
