@@ -108,7 +108,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       server.closeAllConnections();
       await pool.close().catch(() => undefined);
       logger.info('gateway stopped');
-      logger.flush();
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());
 
   return { url: `http://${host}:${port}`, port, server, deps, shutdown, reloadKeys };

@@ -78,14 +78,15 @@ export function inferenceHandler(deps: GatewayDeps, kind: Kind) {
         reservation = decision.reservation;
       }
 
-      const queuedAt = performance.now();
       release = deps.admission.tryAcquire(principal.name);
+      rec.queueMs = 0;
       if (!release) {
+        const queuedAt = performance.now();
         rec.abortPhase = 'queued';
         release = await deps.admission.acquire(principal.name, gone.signal);
+        rec.queueMs = performance.now() - queuedAt;
+        rec.waitedMs += rec.queueMs;
       }
-      rec.queueMs = performance.now() - queuedAt;
-      rec.waitedMs += rec.queueMs;
       rec.abortPhase = 'upstream';
 
       const outcome = await forward(deps, rec, kind, parsed, headers, outgoing, gone.signal);
