@@ -17,6 +17,7 @@ import { LatencyWindow } from './observability/latency-window.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { MemoryRateLimitStore } from './rate-limit/memory-store.js';
+import { parseChatRequest, parseCompletionRequest } from './schemas/index.js';
 import { createUpstreamPool } from './upstream/pool.js';
 import { Readiness } from './upstream/readiness.js';
 
@@ -89,6 +90,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       server.closeIdleConnections();
     });
   const app = createApp(deps, drain);
+  // zod compiles a schema on its first use (~6 ms); pay that at start, not on the first client's request.
+  parseChatRequest({ messages: [{ role: 'user', content: 'warm-up' }] });
+  parseCompletionRequest({ prompt: 'warm-up' });
   server.on('request', getRequestListener(app.fetch, { overrideGlobalObjects: false }));
 
   await new Promise<void>((resolve, reject) => {
