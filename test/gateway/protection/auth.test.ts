@@ -76,6 +76,14 @@ describe('API keys', () => {
     expect(await info.json()).toMatchObject({ model: 'qwen2.5-7b-instruct', max_model_len: 16384, limits: { max_concurrent_requests: 32 } });
   });
 
+  it('re-reads API_KEYS_FILE on reload (SIGHUP): new keys work, removed keys stop working', async () => {
+    writeFileSync(keysFile, 'dave:sk-dave-new-key\n');
+    await stack.gw.reloadKeys();
+    expect((await post(`${stack.url}/v1/chat/completions`, chatBody('hi'), { authorization: 'Bearer sk-dave-new-key' })).status).toBe(200);
+    expect((await post(`${stack.url}/v1/chat/completions`, chatBody('hi'), { authorization: 'Bearer sk-carol-file-key' })).status).toBe(401);
+    expect((await post(`${stack.url}/v1/chat/completions`, chatBody('hi'), { authorization: 'Bearer sk-alice-123456' })).status).toBe(200);
+  });
+
   it('answers CORS preflight for allowed origins only', async () => {
     const ok = await fetch(`${stack.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
     expect(ok.status).toBe(204);

@@ -44,6 +44,26 @@ describe('cold start and readiness', () => {
     expect((await fetch(`${stack.url}/initialize`, { method: 'POST' })).status).toBe(503);
   });
 
+  it('retries a refused connection once vLLM is back (a restart between two health probes)', async () => {
+    stack = await startStack();
+    const port = stack.sim.port;
+    await stack.sim.close();
+    // The gateway still believes vLLM is ready (its next probe is seconds away); vLLM comes back after 500 ms.
+    const { startSimulator } = await import('../../../vllm/sim/index.js');
+    const restarted = startSimulator({ port, loadMs: 500, ttftMs: 5, itlMs: 1 });
+    try {
+      const t0 = performance.now();
+      const res = await post(`${stack.url}/v1/chat/completions`, chatBody('after restart'));
+      expect(res.status).toBe(200);
+      expect(performance.now() - t0).toBeGreaterThan(300);
+      expect(restarted.requests).toHaveLength(1);
+      const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+      expect(metrics).toMatch(/gateway_upstream_errors_total\{kind="connect_refused"\} 1/);
+    } finally {
+      await restarted.close();
+    }
+  });
+
   it('/health turns 503 when the engine dies', async () => {
     stack = await startStack({ sim: { deathExitMs: 5_000 } });
     expect((await fetch(`${stack.url}/health`)).status).toBe(200);
