@@ -1,0 +1,64 @@
+/**
+ * @module bench/load-protocol
+ * What the benchmark's parent process and its load client (a separate process, so its CPU is its own)
+ * say to each other over the fork IPC channel.
+ */
+import type { Distribution } from './stats.js';
+
+export interface LoadSpec {
+  /** Origin of the target, e.g. http://127.0.0.1:8101. */
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  stream: boolean;
+  /** Closed loop: this many requests always in flight. Idle: this many streams held open. */
+  concurrency: number;
+  mode: 'closed-loop' | 'idle';
+  /** Closed loop: load before the measured window (connections, JIT, caches). */
+  warmupMs: number;
+  /** Closed loop: length of the measured window. */
+  windowMs: number;
+  /** Idle: how long the open streams are held (the measured window). */
+  holdMs: number;
+  /** Idle: time allowed for every stream to deliver its first token. */
+  openTimeoutMs: number;
+  /** Streams opened at a time in idle mode, so a listen backlog is never the thing measured. */
+  openBatch: number;
+}
+
+export interface LoadResult {
+  /** Measured window length, client clock. */
+  windowMs: number;
+  /** Requests (or streams) that ended well inside the window. */
+  completed: number;
+  /** Requests that ended inside the window with a non-200 status, a transport error, an in-stream error or no [DONE]. */
+  failed: number;
+  /** Failures over the whole run, warm-up included. */
+  failedTotal: number;
+  /** Up to five distinct failure descriptions. */
+  failures: string[];
+  /** Token events received inside the window. */
+  tokens: number;
+  /**
+   * Reads that carried token events, inside the window. tokens / tokenReads is how many tokens arrive
+   * together: a proxy that batches raises it above direct's even when the upstream sends without pause.
+   */
+  tokenReads: number;
+  /** Request start to last byte, ms, for requests that ended inside the window. */
+  latency: Distribution;
+  /** Request start to first token event, ms (streams). */
+  ttft: Distribution;
+  /** Gaps between consecutive token events of one stream, both inside the window, ms. */
+  gap: Distribution;
+  /** Idle mode: streams that delivered their first token and were held open. */
+  openStreams: number;
+}
+
+export type ClientMessage =
+  | { type: 'window-start' }
+  | { type: 'window-end' }
+  | { type: 'result'; result: LoadResult }
+  | { type: 'fatal'; message: string };
+
+export type ParentMessage = { type: 'spec'; spec: LoadSpec };

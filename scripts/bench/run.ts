@@ -1,0 +1,180 @@
+/**
+ * @module bench/run
+ * `node dist/scripts/bench/run.js [--smoke | --profile] [options]`: the benchmark of issue 5.
+ *
+ *   (no mode)   all five targets, all scenarios, 3 interleaved repeats; writes bench/results/latest.{md,json,svg}
+ *   --smoke     gateway, bare Node proxy and direct on the two proxy-bound scenarios (< 60 s); writes
+ *               bench/results/tmp/smoke.*; exit 1 when the gateway's CPU ratio to the bare proxy is grossly off
+ *   --profile   the gateway and the bare proxy under `node --cpu-prof`; writes bench/results/profile.md and
+ *               the .cpuprofile files under bench/results/tmp/profiles/
+ * Options: --repeats N, --window-ms N, --scenarios a,b, --targets a,b (a partial run writes to
+ * bench/results/tmp/partial.*), --out PREFIX, --max-ratio X (smoke bound, default 2.5), --keep-tmp.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, release, tmpdir } from 'node:os';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { summariseScenario } from './aggregate.js';
+import { renderChart } from './chart-svg.js';
+import { gatewayChecks, smokeChecks } from './checks.js';
+import { summariseProfile, type CpuProfile } from './cpu-profile.js';
+import { fullPlan, profilePlan, SCENARIO_IDS, SCENARIOS, smokePlan, type RunPlan, type ScenarioId } from './plan.js';
+import { choosePlacement, pin } from './processes.js';
+import { clockTicksPerSecond } from './proc-stat.js';
+import { renderProfiles, type ProfiledRun } from './profile-report.js';
+import { renderMarkdown } from './report-md.js';
+import type { BenchResults } from './results.js';
+import { runPlan } from './runner.js';
+import { TARGET_IDS } from './targets.js';
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** The repository root: the directory holding package.json above dist/scripts/bench (or scripts/bench). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'dist'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the repository root (package.json beside dist/); run `npm run build` first');
+}
+
+function git(root: string): BenchResults['git'] {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'gateway', 'vllm/sim', 'scripts/bench'], { cwd: root, encoding: 'utf8' });
+    return { commit, dirty: status.trim().length > 0 };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+}
+
+const list = <T extends string>(raw: string | undefined, allowed: readonly T[], what: string): T[] | undefined => {
+  if (raw === undefined) return undefined;
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!allowed.includes(item as T)) throw new Error(`unknown ${what} "${item}"; one of ${allowed.join(', ')}`);
+  return items as T[];
+};
+
+function planFromArgs(values: Record<string, string | boolean | undefined>): { plan: RunPlan; partial: boolean } {
+  const plan = values.smoke ? smokePlan() : values.profile ? profilePlan() : fullPlan();
+  const scenarios = list(values.scenarios as string | undefined, SCENARIO_IDS, 'scenario');
+  if (scenarios) plan.scenarios = scenarios.map((id: ScenarioId) => SCENARIOS[id]);
+  const targets = list(values.targets as string | undefined, TARGET_IDS, 'target');
+  if (targets) plan.targets = targets;
+  if (values.repeats !== undefined) plan.repeats = Math.max(1, Number(values.repeats));
+  if (values['window-ms'] !== undefined) plan.windowMs = Math.max(200, Number(values['window-ms']));
+  const partial = [scenarios, targets, values.repeats, values['window-ms']].some((v) => v !== undefined);
+  return { plan, partial };
+}
+
+const GATEWAY_SETUP = [
+  'NODE_ENV=production, built from this checkout (`dist/gateway/main.js`)',
+  'API key auth: API_KEYS=bench:sk-bench; every request carries the key',
+  'request validation and normalisation (zod schemas; stream_options.include_usage forced on streams)',
+  "admission control: MAX_CONCURRENT_REQUESTS and MAX_QUEUE set to the scenario's concurrency, so every request is admitted and counted",
+  'rate limits on, set high enough never to refuse: RATE_LIMIT_RPM=100000000, RATE_LIMIT_TPM=10000000000',
+  'Prometheus metrics recorded for every request (not scraped during the windows)',
+  "logs at info, JSON, one line per request, written to a file (the process's stdout redirected to the run's scratch directory)",
+  'usage read from every response and stream',
+];
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: 'boolean' },
+      profile: { type: 'boolean' },
+      repeats: { type: 'string' },
+      'window-ms': { type: 'string' },
+      scenarios: { type: 'string' },
+      targets: { type: 'string' },
+      out: { type: 'string' },
+      'max-ratio': { type: 'string' },
+      'keep-tmp': { type: 'boolean' },
+    },
+  });
+  const root = repoRoot();
+  const { plan, partial } = planFromArgs(values);
+  // Counted before the driver pins itself to one core (after that, availableParallelism() says 1).
+  const cores = availableParallelism();
+  const placement = choosePlacement();
+  pin(process.pid, placement.upstreamCpu);
+  const tmp = mkdtempSync(join(tmpdir(), 'vllm-gateway-bench-'));
+  const resultsDir = join(root, 'bench', 'results');
+  const scratch = join(resultsDir, 'tmp');
+  mkdirSync(scratch, { recursive: true });
+  const started = new Date();
+  log(`benchmark (${plan.name}${partial ? ', partial' : ''}): ${placement.description}; scratch ${tmp}`);
+
+  const cpuProfDir = plan.name === 'profile' ? join(scratch, 'profiles') : undefined;
+  if (cpuProfDir) rmSync(cpuProfDir, { recursive: true, force: true });
+  if (plan.name === 'profile') plan.targets = ['gateway', 'bare'];
+  const run = await runPlan({ root, tmp, plan, placement, log, ...(cpuProfDir ? { cpuProfDir } : {}) });
+  if (!values['keep-tmp']) rmSync(tmp, { recursive: true, force: true });
+
+  if (plan.name === 'profile') {
+    const runs: ProfiledRun[] = run.profiles.map((p) => ({
+      ...p,
+      file: relative(root, p.file),
+      summary: summariseProfile(JSON.parse(readFileSync(p.file, 'utf8')) as CpuProfile),
+    }));
+    const page = join(resultsDir, 'profile.md');
+    const header = `# CPU profiles of the gateway and the bare Node proxy (${started.toISOString().slice(0, 16).replace('T', ' ')} UTC)\n\nReproduce with \`node dist/scripts/bench/run.js --profile\` after \`npm run build\`. Each process ran alone on its core under \`node --cpu-prof\` for ${plan.windowMs / 1000} s of load (after ${plan.warmupMs / 1000} s of warm-up), commit \`${git(root).commit.slice(0, 10)}\`.`;
+    writeFileSync(page, renderProfiles(runs, header));
+    log(`wrote ${relative(root, page)}`);
+    return 0;
+  }
+
+  const targets = plan.targets;
+  const summaries = plan.scenarios.map((s) => summariseScenario(s.id, targets, run.windows));
+  const maxRatio = Number(values['max-ratio'] ?? 2.5);
+  const smoke = plan.name === 'smoke' ? smokeChecks(summaries, maxRatio) : undefined;
+  const results: BenchResults = {
+    schema: 'vllm-gateway-bench/1',
+    plan: { name: plan.name, repeats: plan.repeats, warmupMs: plan.warmupMs, windowMs: plan.windowMs, holdMs: plan.holdMs, targetWarmMs: plan.targetWarmMs },
+    command: plan.name === 'smoke' ? 'npm run bench:smoke' : partial ? `node dist/scripts/bench/run.js ${process.argv.slice(2).join(' ')}` : 'npm run bench',
+    startedAt: started.toISOString(),
+    durationS: (Date.now() - started.getTime()) / 1000,
+    machine: {
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
+      cores,
+      kernel: release(),
+      node: process.versions.node,
+      clockTicksPerSecond: clockTicksPerSecond(),
+      placement: placement.description,
+    },
+    git: git(root),
+    gatewaySetup: GATEWAY_SETUP,
+    targets: run.targets,
+    scenarios: plan.scenarios,
+    windows: run.windows,
+    summaries,
+    checks: plan.name === 'full' ? gatewayChecks(summaries) : [],
+    ...(smoke ? { smoke: { maxRatio, checks: smoke, pass: smoke.every((c) => c.pass === true) } } : {}),
+  };
+  const prefix = (values.out as string | undefined) ?? (plan.name === 'smoke' ? join(scratch, 'smoke') : partial ? join(scratch, 'partial') : join(resultsDir, 'latest'));
+  mkdirSync(dirname(prefix), { recursive: true });
+  const subtitle = `${results.machine.cores} cores, Node ${results.machine.node}, ${plan.repeats} interleaved repeats, ${started.toISOString().slice(0, 10)}`;
+  writeFileSync(`${prefix}.json`, `${JSON.stringify(results, null, 1)}\n`);
+  writeFileSync(`${prefix}.svg`, renderChart(summaries, targets, subtitle));
+  writeFileSync(`${prefix}.md`, renderMarkdown(results, `${basename(prefix)}.svg`));
+  log(`wrote ${relative(root, prefix)}.{md,json,svg} in ${results.durationS.toFixed(0)} s`);
+  for (const c of [...results.checks, ...(smoke ?? [])]) {
+    log(`  ${c.pass === undefined ? 'n/a ' : c.pass ? 'ok  ' : 'MISS'} ${c.label}: ${Number.isFinite(c.value) ? c.value.toFixed(2) : '–'} (${c.limit})`);
+  }
+  if (smoke && !results.smoke?.pass) {
+    log('bench:smoke FAILED: the gateway regressed grossly against the bare Node proxy (see above)');
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(2);
+  },
+);
