@@ -47,7 +47,7 @@ const ROW_H = 24;
 export function renderChart(summaries: readonly ScenarioSummary[], targets: readonly string[], subtitle: string): string {
   const proxies = targets.filter((t) => t !== 'direct');
   const parts: string[] = [];
-  let y = 56;
+  let y = 72;
   for (const panel of PANELS) {
     const values = proxies.map((t) => {
       const f = figureOf(summaries, panel.scenario, t, panel.metric);

@@ -41,10 +41,11 @@ export interface LoadResult {
   /** Token events received inside the window. */
   tokens: number;
   /**
-   * Reads that carried token events, inside the window. tokens / tokenReads is how many tokens arrive
-   * together: a proxy that batches raises it above direct's even when the upstream sends without pause.
+   * Bursts of token events inside the window: a burst is a run of one stream's events less than 0.05 ms
+   * apart (one socket read). tokens / tokenBursts is how many tokens reach the client together; a proxy
+   * that holds tokens back raises it above direct's, even where too few long gaps move the gap p99.
    */
-  tokenReads: number;
+  tokenBursts: number;
   /** Request start to last byte, ms, for requests that ended inside the window. */
   latency: Distribution;
   /** Request start to first token event, ms (streams). */

@@ -8,7 +8,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ClientMessage, LoadResult, LoadSpec, ParentMessage } from './load-protocol.js';
 import { sleep } from './processes.js';
-import { processTree, sampleTree, type TreeSample } from './proc-stat.js';
+import { machineBusyMs, processTree, sampleTree, type TreeSample } from './proc-stat.js';
 import { simRequestsInFlight } from './simulator.js';
 
 export interface WindowMeasurement {
@@ -21,6 +21,11 @@ export interface WindowMeasurement {
   wallMs: number;
   /** CPU used inside the window, ms, per process group. The proxy is absent for direct. */
   cpuMs: { proxy: number | undefined; sim: number; client: number };
+  /**
+   * CPU the whole machine spent in the window, ms over all cores, less the proxy, the simulator and the
+   * client: the benchmark driver, the kernel's share of loopback traffic, and anything else running.
+   */
+  otherCpuMs: number;
   /** RSS at the end of the window, MB. */
   rssMb: { proxy: number | undefined; sim: number };
   /** Idle scenario: the proxy's RSS before the streams opened and after they closed, MB. */
@@ -76,9 +81,11 @@ export async function measureWindow(spec: LoadSpec, p: WindowProcesses, ids: { s
   let clientPid = 0;
   let t0 = 0;
   let t1 = 0;
-  let before: { proxy?: TreeSample; sim: TreeSample; client: TreeSample } | undefined;
-  let after: { proxy?: TreeSample; sim: TreeSample; client: TreeSample } | undefined;
+  type Reading = { machine: number; proxy?: TreeSample; sim: TreeSample; client: TreeSample };
+  let before: Reading | undefined;
+  let after: Reading | undefined;
   const read = () => ({
+    machine: machineBusyMs(),
     ...(proxyPids ? { proxy: sampleTree(proxyPids) } : {}),
     sim: sampleTree([p.simPid]),
     client: sampleTree([clientPid]),
@@ -108,7 +115,9 @@ export async function measureWindow(spec: LoadSpec, p: WindowProcesses, ids: { s
       client: after.client.cpuMs - before.client.cpuMs,
     },
     rssMb: { proxy: after.proxy?.rssMb, sim: after.sim.rssMb },
+    otherCpuMs: 0,
   };
+  m.otherCpuMs = after.machine - before.machine - (m.cpuMs.proxy ?? 0) - m.cpuMs.sim - m.cpuMs.client;
   if (spec.mode === 'idle') {
     // Give the proxy a moment to drop the closed streams before reading what memory it kept.
     await sleep(1_000);

@@ -50,6 +50,26 @@ export function parseStatusRssKb(text: string): number {
   return m ? Number(m[1]) : Number.NaN;
 }
 
+/**
+ * Busy and total clock ticks of the whole machine, from the `cpu` line of /proc/stat (proc(5)): busy is
+ * everything but idle and iowait. Compared with our own processes, it shows how much else ran during a
+ * window (this machine is shared; other work skews figures).
+ */
+export function parseMachineCpu(text: string): { busy: number; total: number } {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new Error('no aggregate cpu line in /proc/stat');
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
+  const total = f.slice(0, 8).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** Busy CPU of the whole machine so far, in ms (summed over cores). */
+export function machineBusyMs(): number {
+  return (parseMachineCpu(readFileSync('/proc/stat', 'utf8')).busy * 1000) / clockTicksPerSecond();
+}
+
 let clockTicks: number | undefined;
 
 /** USER_HZ, from `getconf CLK_TCK`; 100 (the value on every common Linux build) if getconf is missing. */

@@ -95,8 +95,8 @@ function scenarioTable(summary: ScenarioSummary): string {
   }
   const stream = scenario.stream;
   const header = ['target', 'req/s', '× direct', 'latency p50 / p99 ms', 'added p50 / p99 ms'];
-  if (stream) header.push('TTFT p50 / p99 ms', 'added TTFT p50 / p99 ms', 'gap p99 ms', 'tokens per read', 'tokens/s');
-  header.push('CPU ms/req', stream ? 'CPU ms/1k tokens' : 'CPU × bare', stream ? 'CPU × bare' : 'CPU × Portkey', 'proxy core busy', 'RSS MB', 'failed');
+  if (stream) header.push('TTFT p50 / p99 ms', 'added TTFT p50 / p99 ms', 'gap p99 ms', 'tokens per burst', 'tokens/s');
+  header.push('CPU ms/req', stream ? 'CPU ms/1k tokens' : 'CPU × bare', stream ? 'CPU × bare' : 'CPU × Portkey', 'proxy core busy', 'other CPU', 'RSS MB', 'failed');
   const rows = summary.targets.map((t) => {
     const g = t.figures;
     const direct = t.target === 'direct';
@@ -112,7 +112,7 @@ function scenarioTable(summary: ScenarioSummary): string {
         `${fmt(g.ttftP50.median)} / ${fmt(g.ttftP99.median)}`,
         direct ? '–' : `${signed(g.ttftP50.added.direct)} / ${signed(g.ttftP99.added.direct)}`,
         fmt(g.gapP99.median),
-        fmt(g.tokensPerRead.median, 1),
+        fmt(g.tokensPerBurst.median, 1),
         fmt(g.tokensPerS.median, 0),
       );
     }
@@ -122,6 +122,7 @@ function scenarioTable(summary: ScenarioSummary): string {
       stream ? fmt(g.cpuPer1kTokensMs.median, 1) : fmt(cpuVs.ratio.bare),
       stream ? fmt(cpuVs.ratio.bare) : fmt(cpuVs.ratio.portkey),
       direct ? '–' : `${fmt(g.proxyCoreBusy.median * 100, 0)}%`,
+      `${fmt(g.otherCpuBusy.median * 100, 0)}%`,
       fmt(g.rssMb.median, 0),
       String(g.failed.perRepeat.reduce((a, b) => a + b, 0)),
     );
@@ -200,9 +201,10 @@ export function renderMarkdown(r: BenchResults, chartFile: string): string {
   out.push('');
   out.push(`- Each scenario restarts the simulator (its CLI from dist, own process) and every target. Each target first takes ${r.plan.targetWarmMs} ms of unmeasured load. Then ${r.plan.repeats} repeats run the targets interleaved, the order rotated every repeat.`);
   out.push(`- Every window uses a fresh load-client process: ${r.plan.warmupMs} ms of load, then a ${r.plan.windowMs} ms measured window while the load continues (closed loop: each of the N connections sends its next request when the previous one ends). Requests ending inside the window count; CPU is read from /proc/<pid>/stat (utime+stime, all threads; nginx's master and worker summed) at the client's window-start and window-end signals; RSS from /proc/<pid>/status at window end.`);
-  out.push('- Streaming: the client times every SSE event that carries text as it arrives (several events in one read share a time, so batching shows as a long gap after zeros). TTFT runs from sending the request to the first such event. "Tokens per read" is token events over the socket reads that carried any: a proxy that holds tokens back and sends them together raises it above the figure for direct. Tokens per 1k are counted from these events (one token per event: the simulator sends one token per chunk).');
+  out.push('- Streaming: the client times every SSE event that carries text as it arrives (several events in one read share a time, so batching shows as a long gap after zeros). TTFT runs from sending the request to the first such event. "Tokens per burst" counts how many tokens reach the client together (events of one stream less than 0.05 ms apart, i.e. from one socket read): a proxy that holds tokens back raises it above the figure for direct, even when too few gaps are long to move the gap p99. Tokens per 1k are counted from these events (one token per event: the simulator sends one token per chunk).');
   out.push(`- Idle streams: 1,000 streams opened in batches of 100; once each has delivered its first token the client holds them for ${r.plan.holdMs} ms (the next token is a minute away), RSS is read, then the client aborts them all. "RSS after" and the simulator's count of requests still running (vllm:num_requests_running + waiting, less those before the window) are read 1 s later. There is no warm-up round here: the first repeat shows a fresh process.`);
-  out.push(`- CPU time resolution is one clock tick (${1000 / r.machine.clockTicksPerSecond} ms); windows are long enough that a proxy uses hundreds of ticks in each.`);
+  out.push(`- "Other CPU" is what the whole machine spent in the window (from /proc/stat, as a share of one core) less the proxy, the simulator and the client: the benchmark driver, the kernel's share of loopback traffic, and whatever else was running. A few percent is the driver and the kernel; much more means something else was competing for the cores and the window is noisy.
+- CPU time resolution is one clock tick (${1000 / r.machine.clockTicksPerSecond} ms); windows are long enough that a proxy uses hundreds of ticks in each.`);
   out.push('');
   return out.join('\n');
 }

@@ -8,7 +8,7 @@
  *   --profile   the gateway and the bare proxy under `node --cpu-prof`; writes bench/results/profile.md and
  *               the .cpuprofile files under bench/results/tmp/profiles/
  * Options: --repeats N, --window-ms N, --scenarios a,b, --targets a,b (a partial run writes to
- * bench/results/tmp/partial.*), --out PREFIX, --max-ratio X (smoke bound, default 2.5), --keep-tmp.
+ * bench/results/tmp/partial.*), --out PREFIX, --max-ratio X (smoke bound, default 3), --keep-tmp.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { summariseScenario } from './aggregate.js';
 import { renderChart } from './chart-svg.js';
-import { gatewayChecks, smokeChecks } from './checks.js';
+import { DEFAULT_SMOKE_MAX_RATIO, gatewayChecks, smokeChecks } from './checks.js';
 import { summariseProfile, type CpuProfile } from './cpu-profile.js';
 import { fullPlan, profilePlan, SCENARIO_IDS, SCENARIOS, smokePlan, type RunPlan, type ScenarioId } from './plan.js';
 import { choosePlacement, pin } from './processes.js';
@@ -129,7 +129,7 @@ async function main(): Promise<number> {
 
   const targets = plan.targets;
   const summaries = plan.scenarios.map((s) => summariseScenario(s.id, targets, run.windows));
-  const maxRatio = Number(values['max-ratio'] ?? 2.5);
+  const maxRatio = Number(values['max-ratio'] ?? DEFAULT_SMOKE_MAX_RATIO);
   const smoke = plan.name === 'smoke' ? smokeChecks(summaries, maxRatio) : undefined;
   const results: BenchResults = {
     schema: 'vllm-gateway-bench/1',

@@ -41,13 +41,13 @@ function describe(m: WindowMeasurement): string {
     parts.push(`${m.load.openStreams} streams open`, `RSS ${f1(m.rssMb.proxy ?? Number.NaN)} MB`, `${m.upstreamLeftRunning ?? '?'} left running upstream`);
   } else {
     parts.push(`${f1(m.load.completed / seconds)} req/s`, `p50 ${f1(m.load.latency.p50)} ms`);
-    if (m.load.tokens > 0) parts.push(`TTFT p50 ${f1(m.load.ttft.p50)} ms`, `gap p99 ${f1(m.load.gap.p99)} ms`, `${f1(m.load.tokens / Math.max(1, m.load.tokenReads))} tok/read`);
+    if (m.load.tokens > 0) parts.push(`TTFT p50 ${f1(m.load.ttft.p50)} ms`, `gap p99 ${f1(m.load.gap.p99)} ms`, `${f1(m.load.tokens / Math.max(1, m.load.tokenBursts))} tok/burst`);
     if (m.cpuMs.proxy !== undefined) {
       parts.push(`CPU ${f1(m.cpuMs.proxy / Math.max(1, m.load.completed))} ms/req`);
       if (m.load.tokens > 0) parts.push(`${f1((m.cpuMs.proxy / m.load.tokens) * 1000)} ms/1k tok`);
     }
   }
-  parts.push(`sim ${f1(m.cpuMs.sim / Math.max(1, m.load.completed))} ms/req`);
+  parts.push(`sim ${f1(m.cpuMs.sim / Math.max(1, m.load.completed))} ms/req`, `other CPU ${f1((m.otherCpuMs / m.wallMs) * 100)}%`);
   if (m.load.failed > 0) parts.push(`FAILED ${m.load.failed} (${m.load.failures.join('; ')})`);
   return parts.join(', ');
 }

@@ -13,7 +13,7 @@ function load(completed: number, tokens = 0, failed = 0): LoadResult {
     failedTotal: failed,
     failures: [],
     tokens,
-    tokenReads: tokens,
+    tokenBursts: tokens,
     latency: distribution([10, 20]),
     ttft: distribution(tokens > 0 ? [5] : []),
     gap: distribution(tokens > 0 ? [1] : []),
@@ -31,6 +31,7 @@ function win(scenario: string, target: string, repeat: number, completed: number
     wallMs: 1000,
     cpuMs: { proxy: proxyCpuMs, sim: 100, client: 50 },
     rssMb: { proxy: proxyCpuMs === undefined ? undefined : 80, sim: 60 },
+    otherCpuMs: 30,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clockTicksPerSecond, parseStat, parseStatusRssKb, processTree, sampleTree } from '../../scripts/bench/proc-stat.js';
+import { clockTicksPerSecond, parseMachineCpu, parseStat, parseStatusRssKb, processTree, sampleTree } from '../../scripts/bench/proc-stat.js';
 
 // A real line from /proc/<pid>/stat (node), fields 1-52.
 const NODE_STAT =
@@ -33,6 +33,17 @@ describe('parseStatusRssKb', () => {
 
   it('is NaN for a kernel thread (no VmRSS line)', () => {
     expect(parseStatusRssKb('Name:\tkthreadd\nState:\tS (sleeping)\n')).toBeNaN();
+  });
+});
+
+describe('parseMachineCpu', () => {
+  it('counts everything but idle and iowait as busy, guest time not twice', () => {
+    const text = 'cpu  100 5 50 1000 20 3 7 0 40 0\ncpu0 50 2 25 500 10 1 3 0 20 0\nintr 12345\n';
+    expect(parseMachineCpu(text)).toEqual({ busy: 165, total: 1185 });
+  });
+
+  it('rejects text without the aggregate line', () => {
+    expect(() => parseMachineCpu('cpu0 1 2 3 4\n')).toThrow(/aggregate/);
   });
 });
 
