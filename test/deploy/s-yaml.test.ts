@@ -25,7 +25,7 @@ const [, llm] = resources[0] ?? [];
 const props = (llm?.props ?? {}) as Props;
 const env = (props.environmentVariables ?? {}) as Record<string, string>;
 const container = props.customContainerConfig as { port: number; image: string; healthCheckConfig: { httpGetUrl: string } };
-const hooks = props.instanceLifecycleConfig as { initializer: { timeout: number }; preStop: { timeout: number } };
+const hooks = props.instanceLifecycleConfig as { initializer: { handler: string; timeout: number }; preStop: { handler: string; timeout: number } };
 
 function clone(p: Props): Props {
   return structuredClone(p);
@@ -139,6 +139,8 @@ describe('s.yaml agrees with the gateway code', () => {
     // For custom containers FC calls POST /initialize and GET /pre-stop; the paths are not configurable.
     expect(PATHS.initialize).toBe('/initialize');
     expect(PATHS.preStop).toBe('/pre-stop');
+    expect(hooks.initializer.handler).toBe(PATHS.initialize);
+    expect(hooks.preStop.handler).toBe(PATHS.preStop);
     expect(hooks.initializer.timeout).toBeGreaterThanOrEqual(1);
     expect(hooks.preStop.timeout).toBeGreaterThanOrEqual(1);
   });
