@@ -9,8 +9,13 @@
  * the gateway asked for on the client's behalf, and (b) append an error event after a failure without
  * ever splicing it into half an event.
  *
- * Per chunk the cost is a handful of `Buffer.indexOf` scans; JSON is parsed only for the event that
- * carries `"usage"` and for error events.
+ * Cost per chunk. Almost every chunk of a stream is a content event, and vLLM's content events end in
+ * `]}` (the `choices` array closes the object, vllm.md 4). A chunk whose bytes end in `]}\n\n` cannot
+ * hold the usage-only chunk, an error event or `[DONE]` (those come last and end otherwise), so it is
+ * forwarded after a four-byte check. Every other chunk (the role chunk, the last few) is scanned with
+ * `Buffer.indexOf`; JSON is parsed only for the usage event and error events. The finish reason of a
+ * fast-path chunk is read once, at the end, from the last content chunk. (The scans on every chunk were
+ * a fifth of the gateway's CPU when streaming, in the benchmark profile.)
  */
 
 export interface Usage {
@@ -26,6 +31,9 @@ const ERROR_EVENT = Buffer.from('data: {"error":');
 const DONE = Buffer.from('data: [DONE]');
 const EMPTY_CHOICES = Buffer.from('"choices":[]');
 const QUOTE = 0x22;
+const LF = 0x0a;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
 
 export class SseUsageScanner {
   usage: Usage | undefined;
@@ -34,6 +42,8 @@ export class SseUsageScanner {
   upstreamError: string | undefined;
   sawDone = false;
   #tail: Buffer | undefined;
+  /** The last chunk that took the fast path: the finish event is in it when no later chunk had one. */
+  #lastContent: Buffer | undefined;
   readonly #dropUsageChunk: boolean;
 
   /** @param dropUsageChunk the client did not ask for usage, so the `choices: []` usage chunk is ours to remove. */
@@ -48,6 +58,14 @@ export class SseUsageScanner {
       data = Buffer.concat([this.#tail, chunk]);
       this.#tail = undefined;
     }
+    const n = data.length;
+    const endsEvent = n >= 2 && data[n - 1] === LF && data[n - 2] === LF;
+    if (endsEvent && n >= 4 && data[n - 3] === CLOSE_BRACE && data[n - 4] === CLOSE_BRACKET) {
+      this.#lastContent = data;
+      return data;
+    }
+    this.#readLastContent();
+    if (endsEvent) return this.#inspect(data);
     const lastEnd = data.lastIndexOf(EVENT_END);
     if (lastEnd === -1) {
       this.#tail = data;
@@ -63,17 +81,29 @@ export class SseUsageScanner {
   flush(): Buffer | undefined {
     const tail = this.#tail;
     this.#tail = undefined;
+    this.#readLastContent();
     if (tail) this.#inspect(tail);
     return tail;
   }
 
-  #inspect(events: Buffer): Buffer {
+  /** Reads the finish reason of the last fast-path chunk before a later chunk is inspected. */
+  #readLastContent(): void {
+    const last = this.#lastContent;
+    if (!last) return;
+    this.#lastContent = undefined;
+    this.#readFinish(last);
+  }
+
+  #readFinish(events: Buffer): void {
     const finish = events.lastIndexOf(FINISH);
-    if (finish !== -1) {
-      const start = finish + FINISH.length;
-      const end = events.indexOf(QUOTE, start);
-      if (end !== -1) this.finishReason = events.toString('latin1', start, end);
-    }
+    if (finish === -1) return;
+    const start = finish + FINISH.length;
+    const end = events.indexOf(QUOTE, start);
+    if (end !== -1) this.finishReason = events.toString('latin1', start, end);
+  }
+
+  #inspect(events: Buffer): Buffer {
+    this.#readFinish(events);
     if (events.indexOf(DONE) !== -1) this.sawDone = true;
     const hasUsage = events.indexOf(USAGE) !== -1;
     const hasError = events.indexOf(ERROR_EVENT) !== -1;
