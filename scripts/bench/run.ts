@@ -8,7 +8,9 @@
  *   --profile   the gateway and the bare proxy under `node --cpu-prof`; writes bench/results/profile.md and
  *               the .cpuprofile files under bench/results/tmp/profiles/
  * Options: --repeats N, --window-ms N, --scenarios a,b, --targets a,b (a partial run writes to
- * bench/results/tmp/partial.*), --out PREFIX, --max-ratio X (smoke bound, default 3), --keep-tmp.
+ * bench/results/tmp/partial.*), --out PREFIX, --max-ratio X (smoke bound, default 3), --keep-tmp,
+ * --gateway-node-options=<flags> (NODE_OPTIONS for the gateway only, e.g. --gateway-node-options=--max-semi-space-size=1;
+ * makes the run partial).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,7 +68,7 @@ function planFromArgs(values: Record<string, string | boolean | undefined>): { p
   if (targets) plan.targets = targets;
   if (values.repeats !== undefined) plan.repeats = Math.max(1, Number(values.repeats));
   if (values['window-ms'] !== undefined) plan.windowMs = Math.max(200, Number(values['window-ms']));
-  const partial = [scenarios, targets, values.repeats, values['window-ms']].some((v) => v !== undefined);
+  const partial = [scenarios, targets, values.repeats, values['window-ms'], values['gateway-node-options']].some((v) => v !== undefined);
   return { plan, partial };
 }
 
@@ -93,6 +95,7 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       'max-ratio': { type: 'string' },
       'keep-tmp': { type: 'boolean' },
+      'gateway-node-options': { type: 'string' },
     },
   });
   const root = repoRoot();
@@ -111,7 +114,8 @@ async function main(): Promise<number> {
   const cpuProfDir = plan.name === 'profile' ? join(scratch, 'profiles') : undefined;
   if (cpuProfDir) rmSync(cpuProfDir, { recursive: true, force: true });
   if (plan.name === 'profile') plan.targets = ['gateway', 'bare'];
-  const run = await runPlan({ root, tmp, plan, placement, log, ...(cpuProfDir ? { cpuProfDir } : {}) });
+  const gatewayNodeOptions = values['gateway-node-options'];
+  const run = await runPlan({ root, tmp, plan, placement, log, ...(cpuProfDir ? { cpuProfDir } : {}), ...(gatewayNodeOptions ? { gatewayNodeOptions } : {}) });
   if (!values['keep-tmp']) rmSync(tmp, { recursive: true, force: true });
 
   if (plan.name === 'profile') {
@@ -146,7 +150,7 @@ async function main(): Promise<number> {
       placement: placement.description,
     },
     git: git(root),
-    gatewaySetup: GATEWAY_SETUP,
+    gatewaySetup: gatewayNodeOptions ? [...GATEWAY_SETUP, `NODE_OPTIONS=${gatewayNodeOptions} (runtime flags under trial)`] : GATEWAY_SETUP,
     targets: run.targets,
     scenarios: plan.scenarios,
     windows: run.windows,

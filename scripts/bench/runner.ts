@@ -23,6 +23,7 @@ export interface RunnerOptions {
   log: (line: string) => void;
   /** Profile mode: targets that support it run under `node --cpu-prof`; profiles land here as <scenario>-<target>.cpuprofile. */
   cpuProfDir?: string;
+  gatewayNodeOptions?: string;
 }
 
 export interface RunnerOutput {
@@ -66,6 +67,7 @@ async function startTargets(o: RunnerOptions, s: Scenario, simOrigin: string, si
       placement: o.placement,
       log: o.log,
       ...(o.cpuProfDir ? { cpuProfDir: join(o.cpuProfDir, 'raw', s.id) } : {}),
+      ...(o.gatewayNodeOptions ? { gatewayNodeOptions: o.gatewayNodeOptions } : {}),
     };
     try {
       const t = await startTarget(id, ctx);

@@ -37,6 +37,8 @@ export interface TargetContext {
   placement: Placement;
   /** When set, the Node targets (gateway, bare proxy) run under `node --cpu-prof` and write to <dir>/<target>/. */
   cpuProfDir?: string;
+  /** NODE_OPTIONS for the gateway only (e.g. `--max-semi-space-size=1`), to try runtime flags without a code change. */
+  gatewayNodeOptions?: string;
   log: (line: string) => void;
 }
 
@@ -103,13 +105,15 @@ async function startGateway(ctx: TargetContext): Promise<RunningTarget> {
     RATE_LIMIT_TPM: '10000000000',
     LOG_LEVEL: 'info',
     SHUTDOWN_GRACE_MS: '2000',
+    ...(ctx.gatewayNodeOptions ? { NODE_OPTIONS: ctx.gatewayNodeOptions } : {}),
   };
   const args = [join(ctx.root, 'dist', 'gateway', 'main.js')];
   args.unshift(...profileArgs(ctx, 'gateway'));
   // Logs at info go to stdout, which is this file: the gateway pays for every log line as in production.
   const proc = startProcess({ name: 'gateway', command: process.execPath, args, env, cpu: ctx.placement.proxyCpu, logPath: join(ctx.tmp, 'gateway.log') });
   const t = await ready('gateway', proc, `http://127.0.0.1:${port}`, { authorization: `Bearer ${BENCH_KEY}` });
-  return { ...t, version: `${nodeVersion()}, logs at info to a file` };
+  const flags = ctx.gatewayNodeOptions ? `, NODE_OPTIONS=${ctx.gatewayNodeOptions}` : '';
+  return { ...t, version: `${nodeVersion()}, logs at info to a file${flags}` };
 }
 
 async function startBare(ctx: TargetContext): Promise<RunningTarget> {
