@@ -4,7 +4,7 @@
  * they arrive, and an upstream keep-alive pool so no request pays a TCP handshake. The config lives in a
  * temporary prefix; nothing under /etc/nginx is read or written.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const NGINX_INSTALL_HINT = 'install Debian\'s nginx with `apt-get install nginx-light` (any nginx with the proxy module will do)';
@@ -21,15 +21,11 @@ export function findNginx(): string | undefined {
   }
 }
 
+/** "nginx/1.22.1" from `nginx -v`, which prints to stderr. */
 export function nginxVersion(binary: string): string {
-  try {
-    // `nginx -v` prints to stderr.
-    const out = execFileSync(binary, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return out.trim() || 'nginx';
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr;
-    return stderr ? stderr.trim().replace(/^nginx version: /, '') : 'nginx (version unknown)';
-  }
+  const result = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  const line = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim();
+  return line.replace(/^nginx version:\s*/, '') || 'nginx (version unknown)';
 }
 
 export interface NginxConfigOptions {
