@@ -114,7 +114,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function closedLoop(spec: LoadSpec, pool: Pool, rec: Recorder): Promise<number> {
   let stopping = false;
-  const worker = async (): Promise<void> => {
+  // Starts spread over most of the warm-up: streams of equal length started together would stay in
+  // lock-step, arriving as a herd every cycle (inflating TTFT) and finishing in waves (so the count inside
+  // the window would depend on where the waves fall).
+  const spread = (spec.warmupMs * 0.9) / spec.concurrency;
+  const worker = async (_: unknown, i: number): Promise<void> => {
+    if (i > 0) await sleep(i * spread);
     while (!stopping) await exchange(pool, spec, rec);
   };
   const workers = Array.from({ length: spec.concurrency }, worker);
