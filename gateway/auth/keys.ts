@@ -121,6 +121,12 @@ export async function loadKeys(env: { API_KEYS?: string; API_KEYS_FILE?: string 
 export class KeyRegistry {
   readonly #digests: Buffer[];
   readonly #keys: ApiKey[];
+  /**
+   * Keys already proven by a full lookup. Only successes are kept, so it holds at most one string per
+   * configured key and a stream of wrong guesses cannot grow it; a reload builds a new registry, so a
+   * removed key's entry goes with the old one. Saves a sha256 and N comparisons per request.
+   */
+  readonly #proven = new Map<string, ApiKey>();
 
   constructor(entries: readonly KeyEntry[]) {
     assertUnique(entries);
@@ -142,13 +148,18 @@ export class KeyRegistry {
    * entry is compared, with no early exit, so the time does not say which entry (if any) matched.
    */
   lookup(presented: string): ApiKey | undefined {
+    const proven = this.#proven.get(presented);
+    if (proven) return proven;
     const digest = sha256(presented);
     let found = -1;
     for (let i = 0; i < this.#digests.length; i++) {
       const equal = timingSafeEqual(digest, this.#digests[i]!);
       found = equal ? i : found;
     }
-    return found < 0 ? undefined : this.#keys[found];
+    if (found < 0) return undefined;
+    const key = this.#keys[found]!;
+    this.#proven.set(presented, key);
+    return key;
   }
 }
 

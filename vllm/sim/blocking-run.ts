@@ -38,7 +38,10 @@ export class BlockingRun extends Run {
       return;
     }
     const lastIndex = faults.errorMidStream ? Math.min(FAULT_AFTER_EVENTS, this.shape.total - 1) : this.shape.total - 1;
-    this.timer = setTimeout(this.#onGenerated, lastIndex * this.itlMs, lastIndex + 1);
+    const delayMs = lastIndex * this.itlMs;
+    // No setTimeout(fn, 0): Node makes it 1 ms (see Run.onAdmitted).
+    if (delayMs > 0) this.timer = setTimeout(this.#onGenerated, delayMs, lastIndex + 1);
+    else this.#onGenerated(lastIndex + 1);
   }
 
   protected generatedTokens(): number {

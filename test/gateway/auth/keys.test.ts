@@ -151,14 +151,26 @@ describe('KeyRegistry', () => {
   });
 
   it('compares against every entry, with no early exit, whichever matches', () => {
+    const fresh = new KeyRegistry(parseKeyEntries('alice:sk-alice-123456,bob:sk-bob-654321,sk-anon-000', 'API_KEYS'));
     const compare = vi.mocked(timingSafeEqual);
-    for (const presented of ['sk-alice-123456', 'sk-anon-000', 'nope']) {
+    for (const presented of ['sk-alice-123456', 'sk-anon-000', 'nope', 'nope']) {
       compare.mockClear();
-      registry.lookup(presented);
+      fresh.lookup(presented);
       expect(compare).toHaveBeenCalledTimes(3);
       // Always 32-byte digests, never the presented text itself.
       for (const [a, b] of compare.mock.calls) expect([(a as Buffer).length, (b as Buffer).length]).toEqual([32, 32]);
     }
+  });
+
+  it('remembers only keys that matched, so wrong guesses always take the full comparison', () => {
+    const fresh = new KeyRegistry(parseKeyEntries('alice:sk-alice-123456', 'API_KEYS'));
+    const compare = vi.mocked(timingSafeEqual);
+    expect(fresh.lookup('sk-alice-123456')).toEqual({ name: 'alice' });
+    compare.mockClear();
+    expect(fresh.lookup('sk-alice-123456')).toEqual({ name: 'alice' });
+    expect(compare).not.toHaveBeenCalled();
+    for (let i = 0; i < 3; i++) expect(fresh.lookup('sk-alice-12345')).toBeUndefined();
+    expect(compare).toHaveBeenCalledTimes(3);
   });
 
   it('refuses duplicate names or keys handed to it directly', () => {
