@@ -10,7 +10,8 @@
  * Options: --repeats N, --window-ms N, --scenarios a,b, --targets a,b (a partial run writes to
  * bench/results/tmp/partial.*), --out PREFIX, --max-ratio X (smoke bound, default 3), --keep-tmp,
  * --gateway-node-options=<flags> (NODE_OPTIONS for the gateway only, e.g. --gateway-node-options=--max-semi-space-size=1;
- * makes the run partial).
+ * makes the run partial), --gateway-env=K=V,K=V (environment overrides for the gateway only, e.g.
+ * --gateway-env=LOG_LEVEL=warn to price one feature; makes the run partial), --help.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,8 +69,26 @@ function planFromArgs(values: Record<string, string | boolean | undefined>): { p
   if (targets) plan.targets = targets;
   if (values.repeats !== undefined) plan.repeats = Math.max(1, Number(values.repeats));
   if (values['window-ms'] !== undefined) plan.windowMs = Math.max(200, Number(values['window-ms']));
-  const partial = [scenarios, targets, values.repeats, values['window-ms'], values['gateway-node-options']].some((v) => v !== undefined);
+  const partial = [scenarios, targets, values.repeats, values['window-ms'], values['gateway-node-options'], values['gateway-env']].some((v) => v !== undefined);
   return { plan, partial };
+}
+
+const USAGE = `usage: node dist/scripts/bench/run.js [--smoke | --profile] [--repeats N] [--window-ms N]
+  [--scenarios ${SCENARIO_IDS.join(',')}] [--targets ${TARGET_IDS.join(',')}]
+  [--out PREFIX] [--max-ratio X] [--keep-tmp] [--gateway-node-options=FLAGS] [--gateway-env=K=V,K=V]
+(no mode: the full run, writes bench/results/latest.*; see the comment at the top of scripts/bench/run.ts)`;
+
+/** `K=V,K=V` → { K: V }; names must look like environment variables. */
+function parseEnvList(raw: string | undefined): Record<string, string> | undefined {
+  if (raw === undefined) return undefined;
+  const env: Record<string, string> = {};
+  for (const item of raw.split(',').filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? item : item.slice(0, eq);
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || eq < 0) throw new Error(`--gateway-env: "${item}" is not NAME=value`);
+    env[name] = item.slice(eq + 1);
+  }
+  return env;
 }
 
 const GATEWAY_SETUP = [
@@ -96,10 +115,17 @@ async function main(): Promise<number> {
       'max-ratio': { type: 'string' },
       'keep-tmp': { type: 'boolean' },
       'gateway-node-options': { type: 'string' },
+      'gateway-env': { type: 'string' },
+      help: { type: 'boolean' },
     },
   });
+  if (values.help) {
+    log(USAGE);
+    return 0;
+  }
   const root = repoRoot();
   const { plan, partial } = planFromArgs(values);
+  const gatewayEnv = parseEnvList(values['gateway-env']);
   // Counted before the driver pins itself to one core (after that, availableParallelism() says 1).
   const cores = availableParallelism();
   const placement = choosePlacement();
@@ -115,7 +141,16 @@ async function main(): Promise<number> {
   if (cpuProfDir) rmSync(cpuProfDir, { recursive: true, force: true });
   if (plan.name === 'profile') plan.targets = ['gateway', 'bare'];
   const gatewayNodeOptions = values['gateway-node-options'];
-  const run = await runPlan({ root, tmp, plan, placement, log, ...(cpuProfDir ? { cpuProfDir } : {}), ...(gatewayNodeOptions ? { gatewayNodeOptions } : {}) });
+  const run = await runPlan({
+    root,
+    tmp,
+    plan,
+    placement,
+    log,
+    ...(cpuProfDir ? { cpuProfDir } : {}),
+    ...(gatewayNodeOptions ? { gatewayNodeOptions } : {}),
+    ...(gatewayEnv ? { gatewayEnv } : {}),
+  });
   if (!values['keep-tmp']) rmSync(tmp, { recursive: true, force: true });
 
   if (plan.name === 'profile') {
@@ -150,7 +185,11 @@ async function main(): Promise<number> {
       placement: placement.description,
     },
     git: git(root),
-    gatewaySetup: gatewayNodeOptions ? [...GATEWAY_SETUP, `NODE_OPTIONS=${gatewayNodeOptions} (runtime flags under trial)`] : GATEWAY_SETUP,
+    gatewaySetup: [
+      ...GATEWAY_SETUP,
+      ...(gatewayNodeOptions ? [`NODE_OPTIONS=${gatewayNodeOptions} (runtime flags under trial)`] : []),
+      ...(gatewayEnv ? [`environment overrides under trial (they win over the lines above): ${values['gateway-env']}`] : []),
+    ],
     targets: run.targets,
     scenarios: plan.scenarios,
     windows: run.windows,
@@ -178,6 +217,11 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
+    const code = (err as { code?: string }).code;
+    if (code?.startsWith('ERR_PARSE_ARGS_') || (err instanceof Error && err.message.startsWith('--'))) {
+      log(`${(err as Error).message}\n${USAGE}`);
+      process.exit(2);
+    }
     log(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(2);
   },

@@ -24,6 +24,8 @@ export interface RunnerOptions {
   /** Profile mode: targets that support it run under `node --cpu-prof`; profiles land here as <scenario>-<target>.cpuprofile. */
   cpuProfDir?: string;
   gatewayNodeOptions?: string;
+  /** Environment overrides for the gateway only (e.g. LOG_LEVEL=warn), to price one feature at a time. */
+  gatewayEnv?: Record<string, string>;
 }
 
 export interface RunnerOutput {
@@ -68,6 +70,7 @@ async function startTargets(o: RunnerOptions, s: Scenario, simOrigin: string, si
       log: o.log,
       ...(o.cpuProfDir ? { cpuProfDir: join(o.cpuProfDir, 'raw', s.id) } : {}),
       ...(o.gatewayNodeOptions ? { gatewayNodeOptions: o.gatewayNodeOptions } : {}),
+      ...(o.gatewayEnv ? { gatewayEnv: o.gatewayEnv } : {}),
     };
     try {
       const t = await startTarget(id, ctx);

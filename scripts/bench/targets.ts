@@ -39,6 +39,8 @@ export interface TargetContext {
   cpuProfDir?: string;
   /** NODE_OPTIONS for the gateway only (e.g. `--max-semi-space-size=1`), to try runtime flags without a code change. */
   gatewayNodeOptions?: string;
+  /** Environment overrides for the gateway only, applied last (e.g. LOG_LEVEL=warn to price the log line). */
+  gatewayEnv?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -106,13 +108,15 @@ async function startGateway(ctx: TargetContext): Promise<RunningTarget> {
     LOG_LEVEL: 'info',
     SHUTDOWN_GRACE_MS: '2000',
     ...(ctx.gatewayNodeOptions ? { NODE_OPTIONS: ctx.gatewayNodeOptions } : {}),
+    ...ctx.gatewayEnv,
   };
   const args = [join(ctx.root, 'dist', 'gateway', 'main.js')];
   args.unshift(...profileArgs(ctx, 'gateway'));
   // Logs at info go to stdout, which is this file: the gateway pays for every log line as in production.
   const proc = startProcess({ name: 'gateway', command: process.execPath, args, env, cpu: ctx.placement.proxyCpu, logPath: join(ctx.tmp, 'gateway.log') });
   const t = await ready('gateway', proc, `http://127.0.0.1:${port}`, { authorization: `Bearer ${BENCH_KEY}` });
-  const flags = ctx.gatewayNodeOptions ? `, NODE_OPTIONS=${ctx.gatewayNodeOptions}` : '';
+  let flags = ctx.gatewayNodeOptions ? `, NODE_OPTIONS=${ctx.gatewayNodeOptions}` : '';
+  if (ctx.gatewayEnv) flags += `, ${Object.entries(ctx.gatewayEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`;
   return { ...t, version: `${nodeVersion()}, logs at info to a file${flags}` };
 }
 
