@@ -26,6 +26,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Do not wait for vLLM readiness before returning. */
   noWait?: boolean;
+  /** Parse log lines but keep none (for tests that measure memory). */
+  discardLogs?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -36,8 +38,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
       const text = chunk.toString('utf8');
-      raw.push(text);
-      for (const line of text.split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      const lines = text.split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as Record<string, unknown>);
+      if (!options.discardLogs) {
+        raw.push(text);
+        logs.push(...lines);
+      }
       cb();
     },
   });
