@@ -55,7 +55,7 @@ export function inferenceHandler(deps: GatewayDeps, kind: Kind) {
       rec.stream = parsed.stream;
       rec.model = parsed.model;
 
-      const served = await servedModels(deps, rec, gone.signal);
+      const served = deps.readiness.isReady ? deps.readiness.models : await servedModels(deps, rec, gone.signal);
       const model = resolveModel(parsed.model, served, config.modelAliases);
       rec.model = model;
       parsed.body.model = model;
