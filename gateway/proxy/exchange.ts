@@ -165,7 +165,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     if (this.#status === 200) {
-      const { usage, finishReason } = readCompletion(body);
       res.writeHead(200, {
         'content-type': 'application/json',
         'content-length': String(body.length),
@@ -173,6 +172,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
         'server-timing': `${this.#in.serverTiming()}, upstream;dur=${(performance.now() - this.#dispatchedAt).toFixed(2)}`,
       });
       res.end(body);
+      // Usage is for our books: read it once the client has its answer, off the latency path.
+      const { usage, finishReason } = readCompletion(body);
       this.#finish({ responded: true, status: 200, usage, finishReason });
       return;
     }
