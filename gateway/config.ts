@@ -53,6 +53,10 @@ const EnvSchema = z.object({
   CONNECT_TIMEOUT_MS: int(1).default(5_000),
   FIRST_BYTE_TIMEOUT_MS: int(1).default(60_000),
   IDLE_TIMEOUT_MS: int(1).default(60_000),
+  // 0 = off (the stream stays byte for byte vLLM's); else a `: ping` comment after this much silence.
+  SSE_KEEPALIVE_MS: int(0)
+    .refine((ms) => ms === 0 || ms >= 1_000, 'must be 0 (off) or at least 1000')
+    .default(0),
   // FC's function timeout is 360 s (s.yaml); answer with our own 504 just before FC cuts the connection.
   REQUEST_TIMEOUT_MS: int(1).default(350_000),
   READY_WAIT_MS: int(0).default(10_000),
@@ -94,6 +98,8 @@ export interface Config {
     readonly idleMs: number;
     readonly requestMs: number;
   };
+  /** 0 = no SSE keep-alive comments. */
+  readonly sseKeepaliveMs: number;
   readonly readyWaitMs: number;
   readonly initializeTimeoutMs: number;
   readonly shutdownGraceMs: number;
@@ -145,6 +151,7 @@ export function parseConfig(env: Env): Config {
       idleMs: e.IDLE_TIMEOUT_MS,
       requestMs: e.REQUEST_TIMEOUT_MS,
     },
+    sseKeepaliveMs: e.SSE_KEEPALIVE_MS,
     readyWaitMs: e.READY_WAIT_MS,
     initializeTimeoutMs: e.INITIALIZE_TIMEOUT_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -11,6 +11,7 @@ import type { Lifecycle } from './lifecycle.js';
 import type { LatencyWindow } from './observability/latency-window.js';
 import type { Logger } from './observability/logger.js';
 import type { GatewayMetrics } from './observability/metrics.js';
+import type { SseKeepalive } from './proxy/sse-keepalive.js';
 import type { RateLimitStore } from './rate-limit/store.js';
 import type { Readiness } from './upstream/readiness.js';
 
@@ -28,4 +29,6 @@ export interface GatewayDeps {
   /** The current key list; undefined = anonymous mode (ALLOW_ANONYMOUS or the simulator). Re-read on SIGHUP. */
   keys: () => KeyRegistry | undefined;
   lifecycle: Lifecycle;
+  /** Undefined when SSE_KEEPALIVE_MS is 0. */
+  keepalive: SseKeepalive | undefined;
 }

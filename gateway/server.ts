@@ -16,6 +16,7 @@ import { Lifecycle } from './lifecycle.js';
 import { LatencyWindow } from './observability/latency-window.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
+import { SseKeepalive } from './proxy/sse-keepalive.js';
 import { MemoryRateLimitStore } from './rate-limit/memory-store.js';
 import { parseChatRequest, parseCompletionRequest } from './schemas/index.js';
 import { createUpstreamPool } from './upstream/pool.js';
@@ -79,6 +80,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     rateLimits: new MemoryRateLimitStore(),
     keys: () => registry,
     lifecycle,
+    keepalive: config.sseKeepaliveMs > 0 ? new SseKeepalive(config.sseKeepaliveMs) : undefined,
   };
 
   // requestTimeout bounds how long a client may take to send its request (slow-loris), not the answer.

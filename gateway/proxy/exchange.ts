@@ -13,6 +13,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { GatewayError, sseErrorEvent } from '../errors.js';
 import { upstreamHeaders } from '../upstream/pool.js';
 import { ClientGone, ShutdownAbort, TotalTimeout, failureBeforeResponse, failureMidStream, fromUpstreamError, kindOf, type FailureKind } from '../upstream/failures.js';
+import { PING, type KeepaliveStream, type SseKeepalive } from './sse-keepalive.js';
 import { SseUsageScanner, toUsage, type Usage } from './sse-usage.js';
 
 export interface ExchangeInput {
@@ -32,6 +33,8 @@ export interface ExchangeInput {
   headers: Record<string, string>;
   /** `server-timing` value describing the gateway's time before dispatch. */
   serverTiming: () => string;
+  /** SSE keep-alive ticker (SSE_KEEPALIVE_MS); undefined when off. */
+  keepalive?: SseKeepalive | undefined;
 }
 
 export interface ExchangeOutcome {
@@ -59,7 +62,7 @@ const SSE_HEADERS = {
 
 const MAX_ERROR_BODY = 64 * 1024;
 
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
   readonly #in: ExchangeInput;
   #controller: Dispatcher.DispatchController | undefined;
   #abortReason: Error | undefined;
@@ -71,6 +74,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #dispatchedAt = 0;
   #firstByteAt = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** ms the keep-alive ticker has seen this stream write nothing to the client. */
+  #silentMs = 0;
   #done = false;
   #resolve!: (o: ExchangeOutcome) => void;
   readonly outcome: Promise<ExchangeOutcome>;
@@ -122,6 +127,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       // Send the headers now: the client learns the request was accepted before the first token.
       res.flushHeaders();
       this.#headersSent = true;
+      this.#in.keepalive?.add(this);
     }
   }
 
@@ -130,9 +136,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const scanner = this.#scanner;
     if (scanner) {
       const out = scanner.push(chunk);
-      if (out && out.length > 0 && !this.#in.res.write(out)) {
-        controller.pause();
-        this.#in.res.once('drain', this.#onDrain);
+      if (out && out.length > 0) {
+        this.#silentMs = 0;
+        if (!this.#in.res.write(out)) {
+          controller.pause();
+          this.#in.res.once('drain', this.#onDrain);
+        }
       }
       return;
     }
@@ -207,6 +216,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#finish({ responded: false, status: error.status, error, failureKind: clientAborted ? undefined : kind, upstreamDetail: detail, clientAborted });
   }
 
+  /**
+   * A `: ping` after SSE_KEEPALIVE_MS of silence, only between whole events and only when the client is
+   * keeping up (a paused stream has bytes waiting already).
+   */
+  keepaliveTick(tickMs: number): void {
+    const keepalive = this.#in.keepalive;
+    // The first tick after a write may come at once, so the count runs up to one tick ahead of the real
+    // silence: a ping needs strictly more than SSE_KEEPALIVE_MS counted.
+    this.#silentMs += tickMs;
+    if (!keepalive || this.#silentMs <= keepalive.everyMs) return;
+    const { res } = this.#in;
+    if (this.#done || res.destroyed || res.writableNeedDrain || !this.#scanner?.atEventBoundary) return;
+    res.write(PING);
+    this.#silentMs = 0;
+  }
+
   readonly #onDrain = (): void => {
     this.#controller?.resume();
   };
@@ -223,6 +248,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#timer);
+    this.#in.keepalive?.delete(this);
     this.#in.res.off('close', this.#onClientClose);
     this.#in.res.off('drain', this.#onDrain);
     const now = performance.now();

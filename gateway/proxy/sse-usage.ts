@@ -51,6 +51,11 @@ export class SseUsageScanner {
     this.#dropUsageChunk = dropUsageChunk;
   }
 
+  /** True when no partial event is held back: bytes written now cannot land inside an event. */
+  get atEventBoundary(): boolean {
+    return this.#tail === undefined;
+  }
+
   /** Takes the next upstream chunk; returns the bytes to forward now (undefined: nothing yet). */
   push(chunk: Buffer): Buffer | undefined {
     let data = chunk;

@@ -167,6 +167,7 @@ async function forward(
       res,
       headers,
       serverTiming,
+      keepalive: deps.keepalive,
     });
     lifecycle.track(exchange);
     const outcome = await exchange.start().outcome;

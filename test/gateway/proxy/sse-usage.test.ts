@@ -31,6 +31,15 @@ describe('SseUsageScanner', () => {
     expect(s.usage?.total_tokens).toBe(38);
   });
 
+  it('says whether it holds part of an event back (no keep-alive comment may be written then)', () => {
+    const s = new SseUsageScanner(true);
+    expect(s.atEventBoundary).toBe(true);
+    s.push(Buffer.from(role.slice(0, 20)));
+    expect(s.atEventBoundary).toBe(false);
+    s.push(Buffer.from(role.slice(20)));
+    expect(s.atEventBoundary).toBe(true);
+  });
+
   it('handles events split across chunks at any byte, and several events per chunk', () => {
     const all = stream.join('');
     for (const step of [1, 7, 50, 333]) {
