@@ -61,7 +61,13 @@ export function observe(deps: GatewayDeps): MiddlewareHandler<AppEnv> {
     if (rec.rejection) metrics.rejections.inc({ reason: rec.rejection });
     if (!rec.inference) return;
     metrics.duration.observe({ route: rec.route, model }, durationMs / 1000);
-    if (rec.ttftMs !== undefined) metrics.ttft.observe({ route: rec.route, model }, rec.ttftMs / 1000);
+    if (rec.ttftMs !== undefined) {
+      metrics.ttft.observe({ route: rec.route, model }, rec.ttftMs / 1000);
+      const out = rec.usage?.completion_tokens ?? 0;
+      if (out > 1 && !rec.clientAborted && !rec.upstreamFailure) {
+        metrics.timePerOutputToken.observe({ route: rec.route, model }, (durationMs - rec.ttftMs) / (out - 1) / 1000);
+      }
+    }
     if (rec.overheadMs !== undefined) metrics.overhead.observe({ route: rec.route }, rec.overheadMs / 1000);
     if (rec.queueMs !== undefined) metrics.queueWait.observe(rec.queueMs / 1000);
     if (rec.usage) {

@@ -38,6 +38,11 @@ describe('metrics for a known sequence', () => {
     const u = JSON.parse(streamed.split('\n\n').find((e) => e.includes('"usage"'))!.slice(6)) as { usage: { prompt_tokens: number; completion_tokens: number } };
     usage.in += u.usage.prompt_tokens;
     usage.out += u.usage.completion_tokens;
+    // 6 tokens 40 ms apart: the time per output token after the first is about 40 ms.
+    const paced = await (await post(`${stack.url}/v1/chat/completions`, chatBody('paced [[sim:itl=40]]', { max_tokens: 6, stream: true, stream_options: { include_usage: true } }), auth)).text();
+    const p = JSON.parse(paced.split('\n\n').find((e) => e.includes('"usage"'))!.slice(6)) as { usage: { prompt_tokens: number; completion_tokens: number } };
+    usage.in += p.usage.prompt_tokens;
+    usage.out += p.usage.completion_tokens;
     expect((await post(`${stack.url}/v1/chat/completions`, chatBody('no key'))).status).toBe(401);
     expect((await post(`${stack.url}/v1/chat/completions`, chatBody('x', { temperature: 9 }), auth)).status).toBe(400);
     expect((await post(`${stack.url}/v1/chat/completions`, chatBody('x', { model: 'nope' }), auth)).status).toBe(404);
@@ -45,16 +50,22 @@ describe('metrics for a known sequence', () => {
     const after = await scrape();
 
     const ok = 'gateway_requests_total{route="/v1/chat/completions",model="qwen2.5-7b-instruct",key="obs",status="200"}';
-    expect(delta(after, before, ok)).toBe(3);
+    expect(delta(after, before, ok)).toBe(4);
     expect(delta(after, before, 'gateway_tokens_total{model="qwen2.5-7b-instruct",key="obs",type="input"}')).toBe(usage.in);
     expect(delta(after, before, 'gateway_tokens_total{model="qwen2.5-7b-instruct",key="obs",type="output"}')).toBe(usage.out);
-    expect(usage.out).toBe(14);
+    expect(usage.out).toBe(20);
     expect(delta(after, before, 'gateway_rejections_total{reason="auth"}')).toBe(1);
     expect(delta(after, before, 'gateway_rejections_total{reason="invalid"}')).toBe(1);
     expect(delta(after, before, 'gateway_rejections_total{reason="model_not_found"}')).toBe(1);
-    expect(delta(after, before, 'gen_ai_server_time_to_first_token_seconds_count{route="/v1/chat/completions",model="qwen2.5-7b-instruct"}')).toBe(1);
-    expect(delta(after, before, 'gen_ai_server_request_duration_seconds_count{route="/v1/chat/completions",model="qwen2.5-7b-instruct"}')).toBe(3);
-    expect(delta(after, before, 'gateway_overhead_seconds_count{route="/v1/chat/completions"}')).toBe(3);
+    const chat = 'route="/v1/chat/completions",model="qwen2.5-7b-instruct"';
+    expect(delta(after, before, `gen_ai_server_time_to_first_token_seconds_count{${chat}}`)).toBe(2);
+    expect(delta(after, before, `gen_ai_server_time_per_output_token_seconds_count{${chat}}`)).toBe(2);
+    // The 4-token stream at 1 ms per token adds ~0.001 s, the paced one ~0.040 s (the simulator never sends sooner).
+    const tpot = delta(after, before, `gen_ai_server_time_per_output_token_seconds_sum{${chat}}`);
+    expect(tpot).toBeGreaterThan(0.039);
+    expect(tpot).toBeLessThan(0.5);
+    expect(delta(after, before, `gen_ai_server_request_duration_seconds_count{${chat}}`)).toBe(4);
+    expect(delta(after, before, 'gateway_overhead_seconds_count{route="/v1/chat/completions"}')).toBe(4);
     expect(after.get('gateway_upstream_ready')).toBe(1);
     expect(after.get('gateway_in_flight_requests')).toBe(0);
     expect(after.get('gateway_queued_requests')).toBe(0);
