@@ -220,14 +220,14 @@ export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
    * A `: ping` after SSE_KEEPALIVE_MS of silence, only between whole events and only when the client is
    * keeping up (a paused stream has bytes waiting already).
    */
-  keepaliveTick(tickMs: number): void {
-    const keepalive = this.#in.keepalive;
+  keepaliveTick(tickMs: number, everyMs: number): void {
     // The first tick after a write may come at once, so the count runs up to one tick ahead of the real
     // silence: a ping needs strictly more than SSE_KEEPALIVE_MS counted.
     this.#silentMs += tickMs;
-    if (!keepalive || this.#silentMs <= keepalive.everyMs) return;
+    if (this.#silentMs <= everyMs) return;
     const { res } = this.#in;
-    if (this.#done || res.destroyed || res.writableNeedDrain || !this.#scanner?.atEventBoundary) return;
+    // Registered only while a 200 stream is open (onResponseStart to #finish), so the scanner exists.
+    if (res.destroyed || res.writableNeedDrain || !this.#scanner?.atEventBoundary) return;
     res.write(PING);
     this.#silentMs = 0;
   }

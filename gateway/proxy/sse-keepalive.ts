@@ -11,26 +11,27 @@
  */
 
 export interface KeepaliveStream {
-  /** Called once per tick of `tickMs`. */
-  keepaliveTick(tickMs: number): void;
+  /** Called once per tick: `tickMs` more of possible silence; ping once more than `everyMs` is counted. */
+  keepaliveTick(tickMs: number, everyMs: number): void;
 }
 
 export const PING = Buffer.from(': ping\n\n');
 
+const TICK_MS = 1_000;
+
 export class SseKeepalive {
-  readonly everyMs: number;
-  readonly tickMs: number;
+  readonly #everyMs: number;
   readonly #streams = new Set<KeepaliveStream>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(everyMs: number, tickMs = 1_000) {
-    this.everyMs = everyMs;
-    this.tickMs = Math.min(tickMs, everyMs);
+  /** @param everyMs SSE_KEEPALIVE_MS, at least one tick (the config schema enforces 1000). */
+  constructor(everyMs: number) {
+    this.#everyMs = everyMs;
   }
 
   add(stream: KeepaliveStream): void {
     this.#streams.add(stream);
-    this.#timer ??= setInterval(this.#tick, this.tickMs).unref();
+    this.#timer ??= setInterval(this.#tick, TICK_MS).unref();
   }
 
   delete(stream: KeepaliveStream): void {
@@ -42,6 +43,6 @@ export class SseKeepalive {
   }
 
   readonly #tick = (): void => {
-    for (const stream of this.#streams) stream.keepaliveTick(this.tickMs);
+    for (const stream of this.#streams) stream.keepaliveTick(TICK_MS, this.#everyMs);
   };
 }

@@ -55,7 +55,8 @@ export function inferenceHandler(deps: GatewayDeps, kind: Kind) {
       rec.stream = parsed.stream;
       rec.model = parsed.model;
 
-      const served = deps.readiness.isReady ? deps.readiness.models : await servedModels(deps, rec, gone.signal);
+      // Awaited only while vLLM starts: the usual request takes no extra turn of the event loop.
+      const served = deps.readiness.isReady ? deps.readiness.models : await waitForModels(deps, rec, gone.signal);
       const model = resolveModel(parsed.model, served, config.modelAliases);
       rec.model = model;
       parsed.body.model = model;
@@ -122,18 +123,16 @@ export function inferenceHandler(deps: GatewayDeps, kind: Kind) {
 }
 
 /** Served models, waiting up to READY_WAIT_MS while vLLM starts (its port refuses connections while loading, vllm.md 1.1). */
-async function servedModels(deps: GatewayDeps, rec: RequestRecord, signal: AbortSignal) {
+async function waitForModels(deps: GatewayDeps, rec: RequestRecord, signal: AbortSignal) {
   const { readiness, config } = deps;
-  if (!readiness.isReady) {
-    const t0 = performance.now();
-    rec.abortPhase = 'waiting';
-    const ready = await readiness.waitReady(config.readyWaitMs, signal);
-    rec.waitedMs += performance.now() - t0;
-    if (signal.aborted) throw signal.reason;
-    if (!ready) {
-      rec.rejection = 'not_ready';
-      throw modelStarting(5);
-    }
+  const t0 = performance.now();
+  rec.abortPhase = 'waiting';
+  const ready = await readiness.waitReady(config.readyWaitMs, signal);
+  rec.waitedMs += performance.now() - t0;
+  if (signal.aborted) throw signal.reason;
+  if (!ready) {
+    rec.rejection = 'not_ready';
+    throw modelStarting(5);
   }
   return readiness.models;
 }

@@ -32,6 +32,11 @@ import type { BenchResults } from './results.js';
 import { runPlan } from './runner.js';
 import { TARGET_IDS } from './targets.js';
 
+/** A bad command line: printed with the usage, without a stack trace. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /** The repository root: the directory holding package.json above dist/scripts/bench (or scripts/bench). */
@@ -57,7 +62,7 @@ function git(root: string): BenchResults['git'] {
 const list = <T extends string>(raw: string | undefined, allowed: readonly T[], what: string): T[] | undefined => {
   if (raw === undefined) return undefined;
   const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const item of items) if (!allowed.includes(item as T)) throw new Error(`unknown ${what} "${item}"; one of ${allowed.join(', ')}`);
+  for (const item of items) if (!allowed.includes(item as T)) throw new UsageError(`unknown ${what} "${item}"; one of ${allowed.join(', ')}`);
   return items as T[];
 };
 
@@ -85,7 +90,7 @@ function parseEnvList(raw: string | undefined): Record<string, string> | undefin
   for (const item of raw.split(',').filter(Boolean)) {
     const eq = item.indexOf('=');
     const name = eq < 0 ? item : item.slice(0, eq);
-    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || eq < 0) throw new Error(`--gateway-env: "${item}" is not NAME=value`);
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || eq < 0) throw new UsageError(`--gateway-env: "${item}" is not NAME=value`);
     env[name] = item.slice(eq + 1);
   }
   return env;
@@ -217,8 +222,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const code = (err as { code?: string }).code;
-    if (code?.startsWith('ERR_PARSE_ARGS_') || (err instanceof Error && err.message.startsWith('--'))) {
+    // A mistake on the command line gets the usage, not a stack trace (parseArgs' own errors included).
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
       log(`${(err as Error).message}\n${USAGE}`);
       process.exit(2);
     }

@@ -26,7 +26,7 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Do not wait for vLLM readiness before returning. */
   noWait?: boolean;
-  /** Parse log lines but keep none (for tests that measure memory). */
+  /** Keep no log lines (for tests that measure memory). */
   discardLogs?: boolean;
 }
 
@@ -37,12 +37,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
+      if (options.discardLogs) return cb();
       const text = chunk.toString('utf8');
-      const lines = text.split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as Record<string, unknown>);
-      if (!options.discardLogs) {
-        raw.push(text);
-        logs.push(...lines);
-      }
+      raw.push(text);
+      for (const line of text.split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
       cb();
     },
   });
