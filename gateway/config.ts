@@ -42,12 +42,52 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
   .transform((u) => u.replace(/\/+$/, ''));
 
+/** One base URL or a comma-separated list of them (several vLLM backends, issue 10). */
+const httpUrlList = z.string().transform((s, ctx) => {
+  const urls: string[] = [];
+  for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const parsed = httpUrl.safeParse(part);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: `entry "${part.slice(0, 100)}" ${parsed.error.issues[0]?.message ?? 'is not a URL'}` });
+      return z.NEVER;
+    }
+    urls.push(parsed.data);
+  }
+  return urls;
+});
+
+const redisUrl = z
+  .string()
+  .refine((u) => /^rediss?:\/\/[^\s]*$/.test(u), 'must be a redis:// or rediss:// URL (password and db in the URL)');
+
 const EnvSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: int(0, 65535).optional(),
   FC_SERVER_PORT: int(1, 65535).optional(),
   HOST: z.string().min(1).default('0.0.0.0'),
-  VLLM_URL: httpUrl.optional(),
+  VLLM_URL: httpUrlList.optional(),
+  VLLM_BACKENDS_FILE: z.string().min(1).optional(),
+  VLLM_DISCOVERY: z.enum(['static', 'dns']).default('static'),
+  VLLM_DISCOVERY_INTERVAL_MS: int(100).default(5_000),
+  BACKEND_METRICS_INTERVAL_MS: int(50).default(500),
+  // Consecutive failures (resets, 5xx, connect and first-byte timeouts) that eject a backend, and its backoff.
+  BACKEND_EJECT_FAILURES: int(1).default(3),
+  BACKEND_EJECT_BASE_MS: int(10).default(1_000),
+  // Capped so that a backend that recovers is back in rotation within 15 s (issue 10).
+  BACKEND_EJECT_MAX_MS: int(10).default(8_000),
+  ROUTING: z.enum(['least-loaded', 'round-robin']).default('least-loaded'),
+  ROUTING_AFFINITY: z.enum(['on', 'off']).default('on'),
+  // Bounded-load consistent hashing: a session's backend keeps it while its load is within this factor of the mean.
+  ROUTING_AFFINITY_BOUND: z.coerce.number({ error: 'must be a number' }).min(1, 'must be at least 1').default(1.25),
+  FAILOVER_ATTEMPTS: int(0, 10).default(2),
+  MODEL_FALLBACKS: aliases.default(new Map()),
+  MAX_JSON_DEPTH: int(2, 1_000).default(64),
+  REDIS_URL: redisUrl.optional(),
+  REDIS_TIMEOUT_MS: int(1).default(50),
+  RATE_LIMIT_ON_STORE_ERROR: z.enum(['local', 'open', 'closed']).default('local'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  RESPONSES_TTL_S: int(1).default(30 * 24 * 3600),
+  STORE_MAX_BYTES: int(1024).default(1024 * 1024 * 1024),
   VLLM_API_KEY: z.string().min(1).optional(),
   MODEL_ALIASES: aliases.default(new Map()),
   CONNECT_TIMEOUT_MS: int(1).default(5_000),
@@ -72,6 +112,7 @@ const EnvSchema = z.object({
   METRICS_TOKEN: z.string().min(1).optional(),
   CORS_ORIGINS: list.default([]),
   // Our launch script runs vLLM with --max-num-seqs 32 (vllm/launch.sh); more in flight would only queue inside vLLM.
+  // Per backend (match each vLLM's --max-num-seqs); a backends file can set it per backend.
   MAX_CONCURRENT_REQUESTS: int(1).default(32),
   MAX_QUEUE: int(0).default(64),
   QUEUE_TIMEOUT_MS: int(1).default(30_000),
@@ -84,12 +125,39 @@ const EnvSchema = z.object({
 
 export type Env = Record<string, string | undefined>;
 
+/** Every environment variable the gateway reads (deploy files are checked against it). */
+export const ENV_NAMES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
+
 export interface Config {
   readonly nodeEnv: string;
   readonly port: number;
   readonly host: string;
-  /** Undefined: run the built-in simulator in-process (refused when NODE_ENV=production). */
+  /** The first of `vllmUrls`. Undefined: run the built-in simulator in-process (refused when NODE_ENV=production). */
   readonly vllmUrl: string | undefined;
+  /** VLLM_URL split on commas; empty when unset. With VLLM_DISCOVERY=dns each hostname stands for every address it resolves to. */
+  readonly vllmUrls: readonly string[];
+  readonly backends: {
+    readonly file: string | undefined;
+    readonly discovery: 'static' | 'dns';
+    readonly discoveryIntervalMs: number;
+    readonly metricsIntervalMs: number;
+    readonly ejectFailures: number;
+    readonly ejectBaseMs: number;
+    readonly ejectMaxMs: number;
+  };
+  readonly routing: {
+    readonly strategy: 'least-loaded' | 'round-robin';
+    readonly affinity: boolean;
+    readonly affinityBound: number;
+    readonly failoverAttempts: number;
+    /** Served model name → the served model to use when it has no ready backend or its queue is full. */
+    readonly fallbacks: ReadonlyMap<string, string>;
+  };
+  /** Request bodies nested deeper than this are refused (400) before anything else. */
+  readonly maxJsonDepth: number;
+  /** Shared state for several replicas (rate limits, stored responses); never logged: it may hold a password. */
+  readonly redis: { readonly url: string; readonly timeoutMs: number } | undefined;
+  readonly state: { readonly dataDir: string; readonly responsesTtlS: number; readonly maxBytes: number };
   readonly vllmApiKey: string | undefined;
   readonly modelAliases: ReadonlyMap<string, string>;
   readonly timeouts: {
@@ -113,7 +181,13 @@ export interface Config {
   readonly metricsToken: string | undefined;
   readonly corsOrigins: readonly string[];
   readonly admission: { readonly maxConcurrent: number; readonly maxQueue: number; readonly queueTimeoutMs: number };
-  readonly rateLimit: { readonly rpm: number; readonly tpm: number; readonly defaultMaxTokens: number };
+  readonly rateLimit: {
+    readonly rpm: number;
+    readonly tpm: number;
+    readonly defaultMaxTokens: number;
+    /** What a replica does while the shared (Redis) store fails: its own limits, no limits, or 503. */
+    readonly onStoreError: 'local' | 'open' | 'closed';
+  };
   readonly maxTokensLimit: number | undefined;
   readonly maxMessages: number;
 }
@@ -130,10 +204,11 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = result.data;
-  if (!e.VLLM_URL && e.NODE_ENV === 'production') {
+  if (!e.VLLM_URL?.length && !e.VLLM_BACKENDS_FILE && e.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  VLLM_URL: is required when NODE_ENV=production (without it the gateway would serve simulated answers)');
   }
-  if (e.VLLM_URL && !e.API_KEYS && !e.API_KEYS_FILE && !e.ALLOW_ANONYMOUS) {
+  const vllmUrls = e.VLLM_URL ?? [];
+  if (vllmUrls.length > 0 && !e.API_KEYS && !e.API_KEYS_FILE && !e.ALLOW_ANONYMOUS) {
     throw new ConfigError(
       'Invalid configuration:\n  API_KEYS: no API keys are configured for a real VLLM_URL; set API_KEYS or API_KEYS_FILE, or ALLOW_ANONYMOUS=true to serve without keys',
     );
@@ -142,7 +217,27 @@ export function parseConfig(env: Env): Config {
     nodeEnv: e.NODE_ENV,
     port: e.PORT ?? e.FC_SERVER_PORT ?? DEFAULT_PORT,
     host: e.HOST,
-    vllmUrl: e.VLLM_URL,
+    vllmUrl: vllmUrls[0],
+    vllmUrls,
+    backends: {
+      file: e.VLLM_BACKENDS_FILE,
+      discovery: e.VLLM_DISCOVERY,
+      discoveryIntervalMs: e.VLLM_DISCOVERY_INTERVAL_MS,
+      metricsIntervalMs: e.BACKEND_METRICS_INTERVAL_MS,
+      ejectFailures: e.BACKEND_EJECT_FAILURES,
+      ejectBaseMs: e.BACKEND_EJECT_BASE_MS,
+      ejectMaxMs: Math.max(e.BACKEND_EJECT_MAX_MS, e.BACKEND_EJECT_BASE_MS),
+    },
+    routing: {
+      strategy: e.ROUTING,
+      affinity: e.ROUTING_AFFINITY === 'on',
+      affinityBound: e.ROUTING_AFFINITY_BOUND,
+      failoverAttempts: e.FAILOVER_ATTEMPTS,
+      fallbacks: e.MODEL_FALLBACKS,
+    },
+    maxJsonDepth: e.MAX_JSON_DEPTH,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, timeoutMs: e.REDIS_TIMEOUT_MS } : undefined,
+    state: { dataDir: e.DATA_DIR, responsesTtlS: e.RESPONSES_TTL_S, maxBytes: e.STORE_MAX_BYTES },
     vllmApiKey: e.VLLM_API_KEY,
     modelAliases: e.MODEL_ALIASES,
     timeouts: {
@@ -165,7 +260,7 @@ export function parseConfig(env: Env): Config {
     metricsToken: e.METRICS_TOKEN,
     corsOrigins: e.CORS_ORIGINS,
     admission: { maxConcurrent: e.MAX_CONCURRENT_REQUESTS, maxQueue: e.MAX_QUEUE, queueTimeoutMs: e.QUEUE_TIMEOUT_MS },
-    rateLimit: { rpm: e.RATE_LIMIT_RPM, tpm: e.RATE_LIMIT_TPM, defaultMaxTokens: e.RATE_LIMIT_DEFAULT_MAX_TOKENS },
+    rateLimit: { rpm: e.RATE_LIMIT_RPM, tpm: e.RATE_LIMIT_TPM, defaultMaxTokens: e.RATE_LIMIT_DEFAULT_MAX_TOKENS, onStoreError: e.RATE_LIMIT_ON_STORE_ERROR },
     maxTokensLimit: e.MAX_TOKENS_LIMIT,
     maxMessages: e.MAX_MESSAGES,
   };

@@ -17,7 +17,7 @@ import { LatencyWindow } from './observability/latency-window.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { SseKeepalive } from './proxy/sse-keepalive.js';
-import { MemoryRateLimitStore } from './rate-limit/memory-store.js';
+import { createRateLimitStore } from './rate-limit/index.js';
 import { parseChatRequest, parseCompletionRequest } from './schemas/index.js';
 import { createUpstreamPool } from './upstream/pool.js';
 import { Readiness } from './upstream/readiness.js';
@@ -77,7 +77,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     pool,
     readiness,
     admission,
-    rateLimits: new MemoryRateLimitStore(),
+    rateLimits: createRateLimitStore(config, { logger, registry: metrics.registry }),
     keys: () => registry,
     lifecycle,
     keepalive: config.sseKeepaliveMs > 0 ? new SseKeepalive(config.sseKeepaliveMs) : undefined,
