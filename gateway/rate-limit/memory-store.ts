@@ -10,7 +10,7 @@
  * Bounded: one entry per key name, and entries whose buckets have refilled completely (which are the
  * same as no entry) are swept at most once a minute.
  */
-import type { Limits, RateLimitDecision, RateLimitState, RateLimitStore, Reservation } from './store.js';
+import { limitOf, reservationCost, type Limits, type RateLimitDecision, type RateLimitState, type RateLimitStore, type Reservation } from './store.js';
 
 const MINUTE_MS = 60_000;
 /** One unit (a request, a token) in bucket units. */
@@ -37,8 +37,6 @@ class MemoryReservation implements Reservation {
     readonly bucket: Bucket | undefined,
   ) {}
 }
-
-const limited = (n: number | undefined): number => (n !== undefined && Number.isFinite(n) && n > 0 ? n : 0);
 
 function refill(b: Bucket, nowMs: number): void {
   const capacity = b.limit * UNIT;
@@ -86,11 +84,10 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 
   async reserve(key: string, limits: Limits, tokens: number, nowMs: number): Promise<RateLimitDecision> {
-    if (!Number.isFinite(tokens) || tokens < 0) throw new RangeError(`reserve: tokens must be a non-negative number, got ${tokens}`);
+    const cost = reservationCost(tokens);
     this.#sweep(nowMs);
-    const cost = Math.ceil(tokens);
-    const rpm = limited(limits.rpm);
-    const tpm = limited(limits.tpm);
+    const rpm = limitOf(limits.rpm);
+    const tpm = limitOf(limits.tpm);
     let buckets = this.#keys.get(key);
     if (!buckets) {
       if (rpm === 0 && tpm === 0) return { allowed: true, reservation: new MemoryReservation(key, cost, undefined) };

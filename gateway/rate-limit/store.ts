@@ -53,3 +53,12 @@ export interface RateLimitStore {
    */
   settle(reservation: Reservation, actualTokens: number | undefined, nowMs: number): Promise<void>;
 }
+
+/** A configured per-minute limit, or 0 when that dimension is unlimited (0, undefined, negative or not finite). */
+export const limitOf = (n: number | undefined): number => (n !== undefined && Number.isFinite(n) && n > 0 ? n : 0);
+
+/** The whole tokens a reservation takes: estimates are rounded up; a negative or non-finite estimate is a bug upstream. */
+export function reservationCost(tokens: number): number {
+  if (!Number.isFinite(tokens) || tokens < 0) throw new RangeError(`reserve: tokens must be a non-negative number, got ${tokens}`);
+  return Math.ceil(tokens);
+}
