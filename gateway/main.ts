@@ -1,75 +1,27 @@
 /**
  * @module main
- * The process: parse the environment once, start the gateway (and, outside production with no
- * VLLM_URL, the built-in vLLM simulator), and turn signals into a graceful drain.
+ * The entry point (`npm start`, `node dist/gateway/main.js`): checks the Node version, then loads the
+ * process (process-main.ts). ESM evaluates every static import before the importing module's body, so a
+ * check placed after `import ... from './server.js'` would come too late: on Node 20, undici 8 dies
+ * while loading (zlib has no createZstdDecompress before Node 22.15) with a stack trace that names
+ * neither Node nor the fix. Hence no static imports here, and only syntax that old Nodes parse (no
+ * top-level await, no `??` or `?.`), so the one-line message is what an old Node prints.
  */
-import { readFileSync } from 'node:fs';
-import { ConfigError, parseConfig, type Config } from './config.js';
-import { startGateway } from './server.js';
 
-function version(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      // not at this depth: running from source vs from dist/
-    }
-  }
-  return 'unknown';
+// package.json "engines" says the same (test/gateway/main.test.ts keeps them equal).
+const NODE_MAJOR_NEEDED = 24;
+
+const found = process.versions.node;
+if (Number(found.split('.')[0]) < NODE_MAJOR_NEEDED) {
+  process.stderr.write(
+    `vllm-gateway: Node v${found} is too old; it needs Node >= ${NODE_MAJOR_NEEDED}. ` +
+      `Run "npm ci" (it installs the project's Node ${NODE_MAJOR_NEEDED}) and start with "npm start" ` +
+      `(or node_modules/.bin/node dist/gateway/main.js).\n`,
+  );
+  process.exitCode = 1;
+} else {
+  void import('./process-main.js');
 }
 
-async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = parseConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`vllm-gateway: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-
-  let stopSimulator: (() => Promise<void>) | undefined;
-  if (!config.vllmUrl) {
-    const { startSimulator } = await import('../vllm/sim/index.js');
-    const sim = startSimulator({ port: 0 });
-    await sim.ready;
-    stopSimulator = () => sim.close();
-    process.stderr.write(
-      `\n  *** VLLM_URL is not set: answers come from the built-in vLLM SIMULATOR at ${sim.url}, not from a model. ***\n` +
-        `  *** Set VLLM_URL to a real vLLM server (and NODE_ENV=production) for real answers.              ***\n\n`,
-    );
-    config = Object.freeze({ ...config, vllmUrl: sim.url });
-  }
-
-  const gateway = await startGateway(config, { version: version() });
-  const { logger } = gateway.deps;
-  if (!gateway.deps.keys() && config.allowAnonymous) logger.warn('ALLOW_ANONYMOUS=true: anyone who reaches this port can use the model');
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    void gateway
-      .shutdown()
-      .then(() => stopSimulator?.())
-      .then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    gateway.reloadKeys().catch((err: Error) => logger.error({ err: err.message }, 'API key reload failed; keeping the previous keys'));
-  });
-  process.on('uncaughtException', (err) => {
-    logger.fatal({ err: { name: err.name, message: err.message, stack: err.stack } }, 'uncaught exception');
-    logger.flush();
-    process.exit(1);
-  });
-}
-
-void main().catch((err: unknown) => {
-  process.stderr.write(`vllm-gateway: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+// An ES module in every compiler mode, not a script.
+export {};

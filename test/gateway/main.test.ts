@@ -1,12 +1,18 @@
 /**
  * The process itself (gateway/main.ts run from source): configuration errors stop it with exit code 1
  * and a message naming the variable; without VLLM_URL it serves from the simulator and says so loudly;
- * SIGTERM drains and exits 0.
+ * SIGTERM drains and exits 0. And its entry point on a Node that is too old: one line, exit code 1,
+ * before anything of the gateway is loaded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import ts from 'typescript';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { findOldNode, PROJECT_NODE_MAJOR, type OldNode } from '../quickstart/old-node.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -73,4 +79,45 @@ describe('gateway process', () => {
     expect(await exitCode(p.child)).toBe(0);
     expect(p.out()).toMatch(/"msg":"gateway stopped"/);
   }, 30_000);
+});
+
+describe('entry point on an old Node', () => {
+  // gateway/main.ts compiled alone, beside a process-main.js that only says it was loaded: what runs
+  // before the gateway's own modules (and their dependencies) are imported.
+  let dir: string;
+  let oldNode: OldNode;
+  beforeAll(() => {
+    oldNode = findOldNode();
+    dir = mkdtempSync(join(tmpdir(), 'entry-'));
+    const source = readFileSync('gateway/main.ts', 'utf8');
+    const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2023 } });
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+    writeFileSync(join(dir, 'main.js'), outputText);
+    writeFileSync(join(dir, 'process-main.js'), "process.stdout.write('process-main loaded\\n');\n");
+  }, 300_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('says in one line which Node it found, which it needs and what to run, and exits 1', () => {
+    const r = spawnSync(oldNode.path, [join(dir, 'main.js')], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `vllm-gateway: Node v${oldNode.version} is too old; it needs Node >= ${PROJECT_NODE_MAJOR}. ` +
+        `Run "npm ci" (it installs the project's Node ${PROJECT_NODE_MAJOR}) and start with "npm start" ` +
+        `(or node_modules/.bin/node dist/gateway/main.js).\n`,
+    );
+  });
+
+  it('loads the process on the project Node', () => {
+    const r = spawnSync(process.execPath, [join(dir, 'main.js')], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('process-main loaded\n');
+    expect(r.status).toBe(0);
+  });
+
+  it('needs the Node that package.json "engines" names', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } };
+    expect(pkg.engines.node).toBe(`>=${PROJECT_NODE_MAJOR}`);
+    expect(readFileSync('gateway/main.ts', 'utf8')).toContain(`const NODE_MAJOR_NEEDED = ${PROJECT_NODE_MAJOR};`);
+  });
 });
