@@ -12,14 +12,21 @@ import type { Config } from '../config.js';
  */
 export const UPSTREAM_KEEP_ALIVE_MS = 4_000;
 
-export function createUpstreamPool(config: Config, origin: string): Pool {
+export interface UpstreamPoolOptions {
+  /** In-flight inference cap of this backend (default: MAX_CONCURRENT_REQUESTS). */
+  maxConcurrent?: number;
+  /** TLS server name when an https backend is dialled by address (DNS discovery). */
+  servername?: string;
+}
+
+export function createUpstreamPool(config: Config, origin: string, options: UpstreamPoolOptions = {}): Pool {
   return new Pool(origin, {
     // In-flight inference is capped by admission control; keep a few sockets for /health, /metrics, /v1/models.
-    connections: config.admission.maxConcurrent + 8,
+    connections: (options.maxConcurrent ?? config.admission.maxConcurrent) + 8,
     pipelining: 1,
     keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: UPSTREAM_KEEP_ALIVE_MS,
-    connect: { timeout: config.timeouts.connectMs },
+    connect: options.servername ? { timeout: config.timeouts.connectMs, servername: options.servername } : { timeout: config.timeouts.connectMs },
   });
 }
 

@@ -8,6 +8,9 @@ import type { Pool } from 'undici';
 
 export type ReadinessState = 'starting' | 'ready' | 'unhealthy';
 
+/** What one active probe found: ready, connection refused (vLLM loading or gone), or any other failure. */
+export type ProbeOutcome = 'ready' | 'refused' | 'failed';
+
 export interface ServedModel {
   id: string;
   maxModelLen: number | undefined;
@@ -24,6 +27,10 @@ export interface ReadinessOptions {
   readyPollMs?: number;
   probeTimeoutMs?: number;
   onChange?: (state: ReadinessState, reason: string) => void;
+  /** Called after every probe (the backend set counts failed probes to tell "down" from "starting"). */
+  onProbe?: (outcome: ProbeOutcome) => void;
+  /** Extra headers on every probe (e.g. Host for a backend dialled by address). */
+  headers?: Record<string, string>;
 }
 
 type Waiter = { resolve: (ready: boolean) => void; timer: NodeJS.Timeout; signal?: AbortSignal; onAbort?: () => void };
@@ -37,7 +44,8 @@ export class Readiness {
   #probing: Promise<void> | undefined;
   #stopped = false;
   readonly #waiters = new Set<Waiter>();
-  readonly #opts: Required<Omit<ReadinessOptions, 'onChange' | 'apiKey'>> & Pick<ReadinessOptions, 'onChange' | 'apiKey'>;
+  readonly #opts: Required<Omit<ReadinessOptions, 'onChange' | 'apiKey' | 'onProbe' | 'headers'>> &
+    Pick<ReadinessOptions, 'onChange' | 'apiKey' | 'onProbe' | 'headers'>;
 
   constructor(options: ReadinessOptions) {
     this.#opts = { pollMs: 500, readyPollMs: 5_000, probeTimeoutMs: 3_000, ...options };
@@ -79,14 +87,16 @@ export class Readiness {
 
   /** Probes now (coalescing concurrent calls) and re-arms the poll timer. */
   probeNow(): Promise<void> {
-    this.#probing ??= this.#probe().finally(() => {
-      this.#probing = undefined;
-      if (!this.#stopped) {
-        clearTimeout(this.#timer);
-        this.#timer = setTimeout(() => void this.probeNow(), this.isReady ? this.#opts.readyPollMs : this.#opts.pollMs);
-        this.#timer.unref();
-      }
-    });
+    this.#probing ??= this.#probe()
+      .then((outcome) => this.#opts.onProbe?.(outcome))
+      .finally(() => {
+        this.#probing = undefined;
+        if (!this.#stopped) {
+          clearTimeout(this.#timer);
+          this.#timer = setTimeout(() => void this.probeNow(), this.isReady ? this.#opts.readyPollMs : this.#opts.pollMs);
+          this.#timer.unref();
+        }
+      });
     return this.#probing;
   }
 
@@ -104,11 +114,12 @@ export class Readiness {
     });
   }
 
-  async #probe(): Promise<void> {
+  async #probe(): Promise<ProbeOutcome> {
     try {
       const health = await this.#opts.pool.request({
         path: '/health',
         method: 'GET',
+        headers: this.#opts.headers,
         headersTimeout: this.#opts.probeTimeoutMs,
         bodyTimeout: this.#opts.probeTimeoutMs,
       });
@@ -116,21 +127,26 @@ export class Readiness {
       if (health.statusCode !== 200) {
         // vLLM answers 503 (500 before v0.11) when the engine is dead; the process exits soon after (vllm.md 1.1).
         this.#set('unhealthy', `vLLM /health answered ${health.statusCode}`);
-        return;
+        return 'failed';
       }
       if (!this.isReady || this.modelsAgeMs > 60_000) await this.refreshModels();
-      if (this.#models.length > 0) this.#set('ready', 'vLLM is healthy');
-      else this.#set('starting', 'vLLM /v1/models lists no model yet');
+      if (this.#models.length > 0) {
+        this.#set('ready', 'vLLM is healthy');
+        return 'ready';
+      }
+      this.#set('starting', 'vLLM /v1/models lists no model yet');
+      return 'failed';
     } catch (err) {
       const code = (err as { code?: string }).code;
       const message = err instanceof Error ? err.message : String(err);
       this.#set('starting', code === 'ECONNREFUSED' ? 'vLLM is not accepting connections yet (loading)' : `vLLM probe failed: ${message}`);
+      return code === 'ECONNREFUSED' ? 'refused' : 'failed';
     }
   }
 
   /** Fetches GET /v1/models. Throws when vLLM cannot answer. */
   async refreshModels(): Promise<readonly ServedModel[]> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.#opts.headers };
     if (this.#opts.apiKey) headers.authorization = `Bearer ${this.#opts.apiKey}`;
     const res = await this.#opts.pool.request({
       path: '/v1/models',
