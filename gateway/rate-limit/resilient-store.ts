@@ -117,6 +117,11 @@ export class ResilientRateLimitStore implements ManagedRateLimitStore {
     }
   }
 
+  /** Connected to Redis and past its ready check (a connected Redis may still be frozen: see status()). */
+  get connected(): boolean {
+    return this.#redis.ready;
+  }
+
   status(): StoreStatus {
     return { kind: 'redis', state: this.#down ? 'down' : 'ok', onError: this.#onError, lastError: this.#lastError };
   }
