@@ -99,3 +99,58 @@ export function checkFcConstraints(props: Props): string[] {
 
   return problems;
 }
+
+/** What FC can scale on (ScalingPolicy / TargetTrackingPolicy metricType, peers-2026.md 8). */
+const SCALING_METRICS = new Set(['ProvisionedConcurrencyUtilization', 'CPUUtilization', 'GPUMemUtilization']);
+
+/**
+ * The limits of several instances (fc3.md 1.3, 1.6; peers-2026.md 8), on top of checkFcConstraints: target
+ * tracking within the instance cap, header session affinity within its documented ranges, and a complete
+ * vpcConfig wherever one is needed (NAS, private Redis).
+ */
+export function checkFcScaleConstraints(props: Props): string[] {
+  const problems: string[] = [];
+  const cap = num(obj(props.concurrencyConfig)?.reservedConcurrency);
+  if (cap === undefined) problems.push('concurrencyConfig.reservedConcurrency is missing: nothing caps the number of GPU instances');
+  const provision = obj(props.provisionConfig);
+  const floor = num(provision?.defaultTarget) ?? num(obj(props.scalingConfig)?.minInstances) ?? 0;
+  if (cap !== undefined && floor > cap) problems.push(`${floor} kept instances exceed reservedConcurrency ${cap}`);
+  const policies = Array.isArray(provision?.targetTrackingPolicies) ? provision.targetTrackingPolicies.map(obj) : [];
+  for (const [i, p] of policies.entries()) {
+    const name = `provisionConfig.targetTrackingPolicies[${i}]`;
+    if (!p) continue;
+    if (typeof p.metricType !== 'string' || !SCALING_METRICS.has(p.metricType)) problems.push(`${name}.metricType ${String(p.metricType)} is not one FC scales on`);
+    const target = num(p.metricTarget);
+    if (target === undefined || target <= 0 || target > 1) problems.push(`${name}.metricTarget must be a utilisation in (0, 1]`);
+    const min = num(p.minCapacity);
+    const max = num(p.maxCapacity);
+    if (min === undefined || max === undefined || min > max) problems.push(`${name}: minCapacity must be at most maxCapacity`);
+    if (max !== undefined && cap !== undefined && max > cap) problems.push(`${name}.maxCapacity ${max} exceeds reservedConcurrency ${cap}`);
+    if (min !== undefined && min > floor && floor > 0) problems.push(`${name}.minCapacity ${min} exceeds defaultTarget ${floor}`);
+    for (const t of ['startTime', 'endTime']) if (typeof p[t] !== 'string' || Number.isNaN(Date.parse(p[t] as string))) problems.push(`${name}.${t} is not a date`);
+    if (typeof p.startTime === 'string' && typeof p.endTime === 'string' && Date.parse(p.startTime) >= Date.parse(p.endTime)) problems.push(`${name}: startTime is not before endTime`);
+  }
+
+  // fc3.md 1.6: HeaderFieldSessionAffinityConfig ranges; sessions per instance <= instanceConcurrency.
+  if (props.sessionAffinity === 'HEADER_FIELD') {
+    const a = obj(props.sessionAffinityConfig);
+    const header = typeof a?.affinityHeaderFieldName === 'string' ? a.affinityHeaderFieldName : '';
+    if (!/^[A-Za-z][A-Za-z0-9_-]{4,39}$/.test(header) || /^x-fc-/i.test(header)) problems.push(`sessionAffinityConfig.affinityHeaderFieldName "${header}" must be 5-40 letters, digits, - or _, start with a letter, and not start with x-fc-`);
+    inRange(problems, 'sessionAffinityConfig.sessionConcurrencyPerInstance', num(a?.sessionConcurrencyPerInstance), 1, Math.min(200, num(props.instanceConcurrency) ?? 200), 1);
+    inRange(problems, 'sessionAffinityConfig.sessionTTLInSeconds', num(a?.sessionTTLInSeconds), 1, 21_600, 1);
+    inRange(problems, 'sessionAffinityConfig.sessionIdleTimeoutInSeconds', num(a?.sessionIdleTimeoutInSeconds), 0, 21_600, 1);
+    if (props.instanceIsolationMode !== undefined && props.instanceIsolationMode !== 'SHARE') problems.push('session affinity needs instanceIsolationMode SHARE');
+  }
+
+  // fc3.md 1.3: NAS needs a VPC; an explicit vpcConfig names a VPC, at least one vSwitch and a security group.
+  const vpc = props.vpcConfig;
+  if (props.nasConfig !== undefined && vpc === undefined) problems.push('nasConfig needs vpcConfig');
+  const v = obj(vpc);
+  if (v) {
+    if (typeof v.vpcId !== 'string' || !/^vpc-/.test(v.vpcId)) problems.push('vpcConfig.vpcId must be a vpc-... id');
+    const switches = Array.isArray(v.vSwitchIds) ? v.vSwitchIds : [];
+    if (switches.length === 0 || !switches.every((s) => typeof s === 'string' && /^vsw-/.test(s))) problems.push('vpcConfig.vSwitchIds must list vsw-... ids');
+    if (typeof v.securityGroupId !== 'string' || !/^sg-/.test(v.securityGroupId)) problems.push('vpcConfig.securityGroupId must be an sg-... id');
+  }
+  return problems;
+}

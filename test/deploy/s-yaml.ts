@@ -10,6 +10,8 @@ import { parse } from 'yaml';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const S_YAML_PATH = `${REPO_ROOT}s.yaml`;
+/** The variant for more than one GPU instance (deploy/README.md, "Several FC instances"). */
+export const S_SCALE_YAML_PATH = `${REPO_ROOT}s.scale.yaml`;
 /** The fc3 schema lives beside the clone: ../shared/reference (CI has the same layout). */
 export const FC3_SCHEMA_PATH = fileURLToPath(new URL('../../../shared/reference/fc3-props.schema.json', import.meta.url));
 
@@ -64,8 +66,8 @@ function resolveDeep(value: Json, vars: Record<string, Json>, env: Record<string
   return value;
 }
 
-export function readSYamlText(): string {
-  return readFileSync(S_YAML_PATH, 'utf8');
+export function readSYamlText(path: string = S_YAML_PATH): string {
+  return readFileSync(path, 'utf8');
 }
 
 /** The project as written (templates unresolved). */
