@@ -9,6 +9,7 @@
  * answers 200 with a body cut in half (not valid JSON).
  */
 import type { ServerResponse } from 'node:http';
+import { anthropicMessageBody } from './anthropic-frames.js';
 import type { SimContext } from './context.js';
 import { GENERATION_ERROR } from './errors.js';
 import { sendError, sendJson } from './http-io.js';
@@ -56,7 +57,7 @@ export class BlockingRun extends Run {
     const faults = this.plan.faults;
     this.#finalTokens = tokens * this.plan.seeds.length;
     if (faults.errorMidStream) {
-      sendError(this.res, GENERATION_ERROR);
+      sendError(this.res, GENERATION_ERROR, this.errorShape);
       this.end('fault');
       return;
     }
@@ -88,6 +89,7 @@ export class BlockingRun extends Run {
       finishReason,
     }));
     const completionTokens = total * choices.length;
+    if (this.plan.dialect === 'anthropic') return anthropicMessageBody(this.header, choices[0] as ChoiceResult, this.plan.promptTokens, completionTokens);
     return this.plan.kind === 'chat'
       ? chatCompletionBody(this.header, choices, this.plan.promptTokens, completionTokens)
       : completionBody(this.header, choices, this.plan.promptTokens, completionTokens);

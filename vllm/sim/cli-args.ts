@@ -2,10 +2,14 @@
  * @module sim/cli-args
  * `vllm serve`'s command line (vllm.md 8), so the simulator can stand in for the `vllm` binary:
  * `serve <MODEL> [--model M] [--host H] [--port P] [--served-model-name a [b ...]] [--max-model-len N]
- * [--max-num-seqs N] [--api-key K [K2 ...]] [--enable-auto-tool-choice] [--tool-call-parser P] ...`.
+ * [--max-num-seqs N] [--api-key K [K2 ...]] [--enable-auto-tool-choice] [--tool-call-parser P]
+ * [--block-size N] [--num-gpu-blocks-override N] [--enable-prefix-caching | --no-enable-prefix-caching] ...`.
  * Every other `--flag [value]` of the real server is accepted and reported in `notes`, so the launch
  * script can pass --dtype, --gpu-memory-utilization, --enforce-eager and friends unchanged. Simulator
- * knobs come from SIM_* variables; VLLM_API_KEY applies when no --api-key is given (vllm.md 6).
+ * knobs come from SIM_* variables, read per process (so one instance of several can be the slow one):
+ *   SIM_LOAD_MS, SIM_TTFT_MS, SIM_ITL_MS, SIM_OUTPUT_TOKENS, SIM_TOKENS_PER_CHUNK, SIM_DEATH_EXIT_MS (integers),
+ *   SIM_PREFILL_MS_PER_TOKEN (a decimal), SIM_FAULT, SIM_ENGINE_DEATH_AFTER_MS; see options.ts for each.
+ * VLLM_API_KEY applies when no --api-key is given (vllm.md 6).
  */
 import type { SimulatorOptions } from './options.js';
 
@@ -24,12 +28,14 @@ export class CliUsageError extends Error {
 
 export const USAGE =
   'usage: vllm serve <MODEL> [--model M] [--host H] [--port P] [--served-model-name NAME [NAME ...]] [--max-model-len N]\n' +
-  '                  [--max-num-seqs N] [--api-key KEY [KEY ...]] [--enable-auto-tool-choice] [--tool-call-parser P] [other vLLM flags]\n' +
-  'simulator knobs: SIM_LOAD_MS SIM_TTFT_MS SIM_ITL_MS SIM_OUTPUT_TOKENS SIM_TOKENS_PER_CHUNK SIM_FAULT SIM_DEATH_EXIT_MS SIM_ENGINE_DEATH_AFTER_MS';
+  '                  [--max-num-seqs N] [--api-key KEY [KEY ...]] [--enable-auto-tool-choice] [--tool-call-parser P]\n' +
+  '                  [--block-size N] [--num-gpu-blocks-override N] [--[no-]enable-prefix-caching] [other vLLM flags]\n' +
+  'simulator knobs: SIM_LOAD_MS SIM_TTFT_MS SIM_ITL_MS SIM_PREFILL_MS_PER_TOKEN SIM_OUTPUT_TOKENS SIM_TOKENS_PER_CHUNK SIM_FAULT\n' +
+  '                 SIM_DEATH_EXIT_MS SIM_ENGINE_DEATH_AFTER_MS';
 
 /** Real vLLM flags that take no value, so the token after them is not swallowed as their value. */
 const BOOLEAN_FLAGS = new Set([
-  'enforce-eager', 'disable-log-requests', 'enable-log-requests', 'disable-log-stats', 'trust-remote-code', 'enable-prefix-caching',
+  'enforce-eager', 'disable-log-requests', 'enable-log-requests', 'disable-log-stats', 'trust-remote-code',
   'enable-chunked-prefill', 'enable-request-id-headers', 'disable-fastapi-docs', 'enable-prompt-tokens-details', 'enable-server-load-tracking',
   'enable-force-include-usage', 'disable-frontend-multiprocessing', 'async-scheduling', 'enable-expert-parallel', 'disable-custom-all-reduce',
   'enable-lora', 'enable-sleep-mode', 'enable-tokenizer-info-endpoint', 'disable-uvicorn-access-log', 'enable-log-outputs', 'headless',
@@ -93,6 +99,18 @@ export function parseServeArgs(argv: readonly string[], env: Readonly<Record<str
       case 'enable-auto-tool-choice':
         options.enableAutoToolChoice = true;
         break;
+      case 'block-size':
+        options.blockSize = intArg(name, take(false)[0] as string);
+        break;
+      case 'num-gpu-blocks-override':
+        options.kvCacheBlocks = intArg(name, take(false)[0] as string);
+        break;
+      case 'enable-prefix-caching':
+        options.enablePrefixCaching = true;
+        break;
+      case 'no-enable-prefix-caching':
+        options.enablePrefixCaching = false;
+        break;
       case 'tool-call-parser':
         notes.push(`tool call parser "${take(false)[0] ?? ''}": the simulator answers tool calls in the hermes format`);
         break;
@@ -119,6 +137,11 @@ function applySimEnv(options: SimulatorOptions, env: Readonly<Record<string, str
   for (const [variable, key] of knobs) {
     const raw = env[variable];
     if (raw !== undefined && raw !== '') options[key] = intArg(variable, raw);
+  }
+  const prefill = env.SIM_PREFILL_MS_PER_TOKEN;
+  if (prefill !== undefined && prefill !== '') {
+    if (!/^\d+(\.\d+)?$/.test(prefill.trim())) throw new CliUsageError(`SIM_PREFILL_MS_PER_TOKEN: expected a non-negative number, got "${prefill}"`);
+    options.prefillMsPerToken = Number(prefill.trim());
   }
   if (env.SIM_FAULT) options.fault = env.SIM_FAULT;
 }

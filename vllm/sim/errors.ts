@@ -5,7 +5,13 @@
  * in-stream error event, and the exact messages the simulator reproduces.
  */
 
-export type ErrorShape = 'nested' | 'flat' | 'string' | 'detail' | 'empty';
+/**
+ * 'anthropic' is what vLLM's /v1/messages route makes of a serving error (`translate_error_response` in
+ * `entrypoints/anthropic/api_router.py`): `{"type":"error","error":{"type":<vLLM's type>,"message":…}}`, the
+ * HTTP status unchanged. Note the inner type is vLLM's ("BadRequestError"), not Anthropic's
+ * ("invalid_request_error").
+ */
+export type ErrorShape = 'nested' | 'flat' | 'string' | 'detail' | 'empty' | 'anthropic';
 
 export interface SimError {
   status: number;
@@ -28,6 +34,8 @@ export function errorBody(err: SimError, shape: ErrorShape = 'nested'): string {
       return JSON.stringify({ detail: err.message });
     case 'empty':
       return '';
+    case 'anthropic':
+      return JSON.stringify({ type: 'error', error: { type: err.type, message: err.message } });
   }
 }
 

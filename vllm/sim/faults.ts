@@ -31,7 +31,7 @@ export class FaultMarkerError extends Error {
   override readonly name = 'FaultMarkerError';
 }
 
-const SHAPES: readonly ErrorShape[] = ['nested', 'flat', 'string', 'detail', 'empty'];
+const SHAPES: readonly ErrorShape[] = ['nested', 'flat', 'string', 'detail', 'empty', 'anthropic'];
 const FLAGS = {
   'reset-before-headers': 'resetBeforeHeaders',
   'reset-mid-stream': 'resetMidStream',

@@ -6,14 +6,38 @@
  * JSON.stringify of its text.
  */
 
+import { streamErrorEvent, type SimError } from './errors.js';
+
 export const DONE_EVENT = 'data: [DONE]\n\n';
+
+/**
+ * The events of one streamed answer in one API dialect: vLLM's chat/completions chunks (SseFrames) or the
+ * Anthropic Messages events vLLM makes of them (anthropic-frames.ts). stream-run.ts drives either; an
+ * empty string means "nothing to write for this step".
+ */
+export interface StreamFrames {
+  /** Chat only: the first chunk of each choice. */
+  role(index: number, usage: string): string;
+  text(index: number, text: string, usage: string): string;
+  textFinish(index: number, text: string, reason: string, usage: string, withFingerprint: boolean): string;
+  toolStart(index: number, callId: string, name: string, usage: string): string;
+  toolArguments(index: number, fragment: string, usage: string): string;
+  toolFinish(index: number, fragment: string, reason: string, usage: string, withFingerprint: boolean): string;
+  usageChunk(promptTokens: number, completionTokens: number): string;
+  /** The end of a complete answer. */
+  done(): string;
+  /** A failure after the 200 (engine death, a generation error): the last bytes of the stream. */
+  failure(err: SimError): string;
+  /** For the malformed-line fault: an event cut off in the middle of its JSON. */
+  malformed(): string;
+}
 
 /** `,"usage":{…}` for chunks that carry usage, in vLLM's key order (prompt, total, completion). */
 export function usageField(promptTokens: number, completionTokens: number): string {
   return `,"usage":{"prompt_tokens":${promptTokens},"total_tokens":${promptTokens + completionTokens},"completion_tokens":${completionTokens}}`;
 }
 
-export class SseFrames {
+export class SseFrames implements StreamFrames {
   readonly kind: 'chat' | 'completion';
   readonly #head: string;
   readonly #headNoChoices: string;
@@ -71,6 +95,15 @@ export class SseFrames {
   usageChunk(promptTokens: number, completionTokens: number): string {
     const fp = this.kind === 'chat' ? this.#fingerprint : '';
     return `${this.#headNoChoices}[]${usageField(promptTokens, completionTokens)}${fp}}\n\n`;
+  }
+
+  done(): string {
+    return DONE_EVENT;
+  }
+
+  /** vLLM's error event, then [DONE] (vllm.md 4). */
+  failure(err: SimError): string {
+    return streamErrorEvent(err) + DONE_EVENT;
   }
 
   /** For the malformed-line fault: an event whose data is cut off in the middle of its JSON. */

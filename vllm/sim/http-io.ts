@@ -1,10 +1,11 @@
 /**
  * @module sim/http-io
  * Small helpers over node:http: reading a request body, writing JSON and error answers the way
- * Starlette does (compact JSON, application/json, a content-length).
+ * Starlette does (compact JSON, application/json, a content-length), and the JSON body as FastAPI reads it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorBody, type ErrorShape, type SimError } from './errors.js';
+import { errorBody, UNSUPPORTED_MEDIA_TYPE, type ErrorShape, type SimError } from './errors.js';
+import { validationFailure } from './pydantic.js';
 
 export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -32,4 +33,21 @@ export function sendEmpty(res: ServerResponse, status: number): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { 'content-length': '0' });
   res.end();
+}
+
+type JsonRead = { body: unknown; error?: undefined } | { body: undefined; error: SimError };
+
+/** The content-type dependency, then the JSON body, as FastAPI sees them (vllm.md 1.3, 5.2). */
+export async function readJson(req: IncomingMessage): Promise<JsonRead> {
+  const raw = await readBody(req);
+  const mediaType = (req.headers['content-type'] ?? '').toLowerCase().split(';', 1)[0]?.trim();
+  if (mediaType !== 'application/json') return { body: undefined, error: UNSUPPORTED_MEDIA_TYPE };
+  const text = raw.toString('utf8');
+  try {
+    return { body: JSON.parse(text) as unknown };
+  } catch (err) {
+    const position = /position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
+    const error = validationFailure([{ type: 'json_invalid', loc: ['body', position === undefined ? text.length : Number(position)], msg: 'JSON decode error', input: {} }]);
+    return { body: undefined, error };
+  }
 }

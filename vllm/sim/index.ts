@@ -6,5 +6,5 @@
  */
 export { startSimulator, type Simulator } from './simulator.js';
 export type { SimulatorOptions } from './options.js';
-export type { SimRequestRecord, SimOutcome } from './records.js';
+export type { SimRequestRecord, SimOutcome, SimRoute, SimStats } from './records.js';
 export { simulatedText } from './text.js';

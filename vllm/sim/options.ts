@@ -23,8 +23,25 @@ export interface SimulatorOptions {
   enableAutoToolChoice?: boolean;
   /** Simulated model load: the port refuses connections this long (vllm.md 1.1). Default 0. */
   loadMs?: number;
-  /** Time to first token after the request gets a slot. Default 20. */
+  /**
+   * Time to first token after the request gets a slot, before prefill: the fixed part (scheduling, the first
+   * decode step). Default 20. The whole TTFT is ttftMs + prefillMsPerToken x uncached prompt tokens.
+   */
   ttftMs?: number;
+  /**
+   * Prefill time per prompt token that the prefix cache did not hold (a float, ms). Default 0.01, so short
+   * prompts cost nothing measurable; set e.g. 0.5 (about a T4's 2k tokens/s) to make the cache matter.
+   */
+  prefillMsPerToken?: number;
+  /** KV-cache block size in tokens (--block-size). Default 16, vLLM's default on CUDA. */
+  blockSize?: number;
+  /**
+   * KV-cache capacity in blocks (--num-gpu-blocks-override). Default: about 100k tokens, what fits on a T4
+   * with this model (vllm.md 8), never less than one full context. Bounds the prefix cache as well.
+   */
+  kvCacheBlocks?: number;
+  /** Automatic prefix caching (--enable-prefix-caching / --no-enable-prefix-caching). Default true, as in V1 (vllm.md 8). */
+  enablePrefixCaching?: boolean;
   /** Inter-token latency. Default 5; 0 = as fast as the socket takes it. */
   itlMs?: number;
   /**
@@ -53,16 +70,18 @@ export interface SimConfig {
   readonly enableAutoToolChoice: boolean;
   readonly loadMs: number;
   readonly ttftMs: number;
+  readonly prefillMsPerToken: number;
   readonly itlMs: number;
   readonly outputTokens: number;
   readonly tokensPerChunk: number;
   readonly fault: Readonly<FaultSpec>;
   readonly deathExitMs: number;
-  /**
-   * KV-cache capacity in tokens, for vllm:kv_cache_usage_perc: about 100k tokens fit on a T4 with this
-   * model (vllm.md 8), never less than one full context.
-   */
+  readonly blockSize: number;
+  /** KV-cache capacity in blocks: the denominator of vllm:kv_cache_usage_perc and the prefix cache's bound. */
+  readonly kvCacheBlocks: number;
+  /** kvCacheBlocks x blockSize. */
   readonly kvCacheTokens: number;
+  readonly enablePrefixCaching: boolean;
 }
 
 export const DEFAULT_MODEL = 'Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4';
@@ -75,6 +94,8 @@ export function resolveOptions(options: SimulatorOptions = {}): SimConfig {
   const served = options.servedModelNames?.filter((n) => n.length > 0) ?? [];
   const servedModelNames = served.length > 0 ? served : [DEFAULT_SERVED_NAME];
   const maxModelLen = int('maxModelLen', options.maxModelLen, 16_384, 1);
+  const blockSize = int('blockSize', options.blockSize, 16, 1, 1024);
+  const kvCacheBlocks = int('kvCacheBlocks', options.kvCacheBlocks, Math.ceil(Math.max(T4_KV_TOKENS, maxModelLen) / blockSize), 1);
   return Object.freeze({
     host: options.host ?? '127.0.0.1',
     port: int('port', options.port, 0, 0, 65_535),
@@ -87,12 +108,16 @@ export function resolveOptions(options: SimulatorOptions = {}): SimConfig {
     enableAutoToolChoice: options.enableAutoToolChoice ?? true,
     loadMs: int('loadMs', options.loadMs, 0, 0),
     ttftMs: int('ttftMs', options.ttftMs, 20, 0),
+    prefillMsPerToken: nonNegative('prefillMsPerToken', options.prefillMsPerToken, 0.01),
     itlMs: int('itlMs', options.itlMs, 5, 0),
     outputTokens: int('outputTokens', options.outputTokens, 32, 1),
     tokensPerChunk: int('tokensPerChunk', options.tokensPerChunk, 1, 1),
     fault: Object.freeze(parseFaultOption(options.fault)),
     deathExitMs: int('deathExitMs', options.deathExitMs, 2_000, 0),
-    kvCacheTokens: Math.max(T4_KV_TOKENS, maxModelLen),
+    blockSize,
+    kvCacheBlocks,
+    kvCacheTokens: kvCacheBlocks * blockSize,
+    enablePrefixCaching: options.enablePrefixCaching ?? true,
   });
 }
 
@@ -101,5 +126,11 @@ function int(name: string, value: number | undefined, fallback: number, min: num
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`simulator option ${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
   }
+  return value;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`simulator option ${name} must be a number >= 0, got ${String(value)}`);
   return value;
 }

@@ -12,7 +12,8 @@ import {
   tokenCap, type PlanContext, type PlanResult, type ToolCallPlan,
 } from './plan.js';
 import { coerce, missingIssue, modelValidatorIssue, validationFailure, type FieldKind, type PydanticIssue } from './pydantic.js';
-import { countTokens, isRecord, toolArguments } from './text.js';
+import { textSequence } from './prefix-cache.js';
+import { isRecord, toolArguments } from './text.js';
 
 const CHAT_FIELDS: ReadonlyArray<readonly [string, FieldKind]> = [
   ['model', 'str'], ['frequency_penalty', 'float'], ['presence_penalty', 'float'], ['logprobs', 'bool'], ['top_logprobs', 'int'],
@@ -53,7 +54,8 @@ export function planChat(body: unknown, ctx: PlanContext): PlanResult {
   if ('status' in faults) return { error: faults };
 
   const addGenerationPrompt = values.get('add_generation_prompt') !== false;
-  const promptTokens = countTokens(renderChatPrompt(messages, tools.length > 0 ? tools : undefined, addGenerationPrompt));
+  const prompt = textSequence(renderChatPrompt(messages, tools.length > 0 ? tools : undefined, addGenerationPrompt), ctx.config.blockSize);
+  const promptTokens = prompt.tokens;
   const explicit = (values.get('max_completion_tokens') ?? values.get('max_tokens')) as number | undefined;
   const cap = tokenCap(explicit, [promptTokens], ctx.config.maxModelLen);
   if (typeof cap !== 'number') return { error: cap };
@@ -62,12 +64,16 @@ export function planChat(body: unknown, ctx: PlanContext): PlanResult {
   if (samplingError) return { error: samplingError };
 
   const seed = contentText((messages[messages.length - 1] as Record<string, unknown>).content);
+  const n = (values.get('n') as number | undefined) ?? 1;
   return {
     plan: {
       kind: 'chat',
+      dialect: 'openai',
       ...flags,
       promptTokens,
-      seeds: choiceSeeds([seed], (values.get('n') as number | undefined) ?? 1),
+      prompts: [prompt],
+      n,
+      seeds: choiceSeeds([seed], n),
       maxTokens: cap,
       tool: toolChoice === 'none' || tools.length === 0 ? undefined : toolCallPlan(tools, toolChoice),
       faults,

@@ -10,7 +10,8 @@ import {
   type PlanContext, type PlanResult,
 } from './plan.js';
 import { modelValidatorIssue, validationFailure, type FieldKind, type PydanticIssue } from './pydantic.js';
-import { countTokens, isRecord } from './text.js';
+import { idSequence, textSequence, type PromptSeq } from './prefix-cache.js';
+import { isRecord } from './text.js';
 
 const COMPLETION_FIELDS: ReadonlyArray<readonly [string, FieldKind]> = [
   ['model', 'str'], ['echo', 'bool'], ['frequency_penalty', 'float'], ['logprobs', 'int'], ['max_tokens', 'int'], ['n', 'int'],
@@ -27,6 +28,7 @@ interface Prompt {
   /** The deterministic-text seed and fault-marker text of this prompt. */
   text: string;
   tokens: number;
+  seq: PromptSeq;
 }
 
 export function planCompletion(body: unknown, ctx: PlanContext): PlanResult {
@@ -37,7 +39,7 @@ export function planCompletion(body: unknown, ctx: PlanContext): PlanResult {
   if (validatorIssue) return { error: validationFailure([validatorIssue]) };
 
   const issues: PydanticIssue[] = [];
-  const prompts = readPrompts(body.prompt, issues);
+  const prompts = readPrompts(body.prompt, ctx.config.blockSize, issues);
   const values = readFields(body, COMPLETION_FIELDS, issues);
   const stop = readStop(body, issues);
   const flags = readStreamFlags(values, issues);
@@ -58,12 +60,16 @@ export function planCompletion(body: unknown, ctx: PlanContext): PlanResult {
   const samplingError = checkSampling(values, stop, explicit, values.get('logprobs') as number | undefined);
   if (samplingError) return { error: samplingError };
 
+  const n = (values.get('n') as number | undefined) ?? 1;
   return {
     plan: {
       kind: 'completion',
+      dialect: 'openai',
       ...flags,
       promptTokens: prompts.reduce((sum, p) => sum + p.tokens, 0),
-      seeds: choiceSeeds(prompts.map((p) => p.text), (values.get('n') as number | undefined) ?? 1),
+      prompts: prompts.map((p) => p.seq),
+      n,
+      seeds: choiceSeeds(prompts.map((p) => p.text), n),
       maxTokens: cap,
       tool: undefined,
       faults,
@@ -80,14 +86,17 @@ function checkPromptPresent(body: Record<string, unknown>): PydanticIssue | unde
   return undefined;
 }
 
-function readPrompts(prompt: unknown, issues: PydanticIssue[]): Prompt[] {
-  if (typeof prompt === 'string') return [{ text: prompt, tokens: countTokens(prompt) }];
+function readPrompts(prompt: unknown, blockSize: number, issues: PydanticIssue[]): Prompt[] {
+  const fromText = (text: string): Prompt => {
+    const seq = textSequence(text, blockSize);
+    return { text, tokens: seq.tokens, seq };
+  };
+  const fromIds = (ids: number[]): Prompt => ({ text: ids.join(' '), tokens: ids.length, seq: idSequence(ids, blockSize) });
+  if (typeof prompt === 'string') return [fromText(prompt)];
   if (Array.isArray(prompt)) {
-    if (prompt.every((x) => typeof x === 'string')) return prompt.map((s: string) => ({ text: s, tokens: countTokens(s) }));
-    if (prompt.every(isTokenId)) return [{ text: prompt.join(' '), tokens: prompt.length }];
-    if (prompt.every((x) => Array.isArray(x) && x.length > 0 && x.every(isTokenId))) {
-      return prompt.map((ids: number[]) => ({ text: ids.join(' '), tokens: ids.length }));
-    }
+    if (prompt.every((x) => typeof x === 'string')) return prompt.map(fromText);
+    if (prompt.every(isTokenId)) return [fromIds(prompt)];
+    if (prompt.every((x) => Array.isArray(x) && x.length > 0 && x.every(isTokenId))) return prompt.map(fromIds);
   }
   issues.push({ type: 'string_type', loc: ['body', 'prompt'], msg: 'Input should be a valid string', input: prompt });
   return [];

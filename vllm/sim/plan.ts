@@ -8,6 +8,7 @@
 import { badRequest, contextLengthError, ENGINE_DEAD, inputTooLongError, modelNotFound, type SimError } from './errors.js';
 import { applyFaultMarkers, FaultMarkerError, type FaultSpec } from './faults.js';
 import type { SimConfig } from './options.js';
+import type { PromptSeq } from './prefix-cache.js';
 import { coerce, modelValidatorIssue, pyFloat, type FieldKind, type PydanticIssue } from './pydantic.js';
 
 export interface ToolCallPlan {
@@ -23,8 +24,14 @@ export interface GenerationPlan {
   stream: boolean;
   includeUsage: boolean;
   continuousUsage: boolean;
+  /** The answer's dialect: OpenAI's (chat, completions) or Anthropic's Messages, which vLLM serves as a chat request. */
+  dialect: 'openai' | 'anthropic';
   /** usage.prompt_tokens: summed over the prompts of a multi-prompt completion. */
   promptTokens: number;
+  /** The token sequences the engine prefills, one per prompt, with their block hashes (prefix-cache.ts). */
+  prompts: PromptSeq[];
+  /** Choices per prompt (`n`): choice i belongs to prompt floor(i / n). */
+  n: number;
   /** One deterministic-text seed per choice, in choice-index order. */
   seeds: string[];
   /** Cap on generated tokens per choice: max_tokens, or what is left of the context. */

@@ -7,10 +7,14 @@
  * A client disconnect ends the request at any point (vllm.md 4 "Client disconnect"): the response's
  * 'close' event fires when the socket goes away, and the request leaves the queue or stops generating
  * and frees its slot in the same tick.
+ *
+ * Time to first token, counted from the moment the request gets its slot: ttftMs + prefillMsPerToken x the
+ * prompt tokens the prefix cache did not hold (looked up at that moment, prefix-cache.ts), rounded to whole
+ * milliseconds; the `ttft=` fault replaces the whole of it. Queue time comes on top, as in vLLM.
  */
 import type { ServerResponse } from 'node:http';
 import type { ActiveRun, SimContext } from './context.js';
-import { ENGINE_DEAD, injectedError } from './errors.js';
+import { ENGINE_DEAD, injectedError, type ErrorShape } from './errors.js';
 import { sendError } from './http-io.js';
 import type { FinishedReason } from './metrics.js';
 import { outputShape, type FinishReason, type OutputShape } from './output.js';
@@ -31,7 +35,8 @@ export abstract class Run implements ActiveRun {
   protected readonly header: ResponseHeader;
   protected readonly shape: OutputShape;
   protected readonly itlMs: number;
-  readonly #ttftMs: number;
+  /** The error body shape of this dialect: vLLM's nested envelope, or Anthropic's on /v1/messages. */
+  protected readonly errorShape: ErrorShape;
   protected timer: NodeJS.Timeout | undefined;
   protected immediate: NodeJS.Immediate | undefined;
   /** performance.now() of the first token; -1 before it. */
@@ -51,8 +56,9 @@ export abstract class Run implements ActiveRun {
       fingerprint: ctx.fingerprint,
     };
     this.shape = outputShape(plan, ctx.config);
-    this.#ttftMs = plan.faults.ttftMs ?? ctx.config.ttftMs;
     this.itlMs = plan.faults.itlMs ?? ctx.config.itlMs;
+    this.errorShape = plan.dialect === 'anthropic' ? 'anthropic' : 'nested';
+    record.promptTokens = plan.promptTokens;
   }
 
   protected get ended(): boolean {
@@ -71,7 +77,7 @@ export abstract class Run implements ActiveRun {
     this.res.on('error', ignoreError);
     const faults = this.plan.faults;
     if (faults.http !== undefined) {
-      sendError(this.res, injectedError(faults.http), faults.shape ?? 'nested');
+      sendError(this.res, injectedError(faults.http), faults.shape ?? this.errorShape);
       this.end('fault');
       return;
     }
@@ -88,14 +94,33 @@ export abstract class Run implements ActiveRun {
   }
 
   onAdmitted(): void {
+    const { config, metrics } = this.ctx;
+    const { queried, hit } = this.ctx.prefixCache.admit(this.plan.prompts);
+    metrics.prefixCacheQueries += queried;
+    metrics.prefixCacheHits += hit;
+    this.record.cachedTokens = hit;
+    const ttftMs = this.plan.faults.ttftMs ?? config.ttftMs + Math.round(config.prefillMsPerToken * (this.plan.promptTokens - hit));
+    this.record.ttftMs = ttftMs;
     // Node clamps setTimeout(fn, 0) to 1 ms: with no configured delay that floor would dominate a
     // benchmark's fast path, so the first token comes on the next turn of the loop instead.
-    if (this.#ttftMs > 0) this.timer = setTimeout(this.#onFirstToken, this.#ttftMs);
+    if (ttftMs > 0) this.timer = setTimeout(this.#onFirstToken, ttftMs);
     else this.immediate = setImmediate(this.#onFirstToken);
   }
 
-  kvTokens(): number {
-    return this.plan.promptTokens + this.generatedTokens();
+  kvBlocks(shared: Set<number>): number {
+    const { blockSize, enablePrefixCaching } = this.ctx.config;
+    const { prompts, n, seeds } = this.plan;
+    // All choices advance together, so each holds the same number of generated tokens.
+    const perChoice = this.generatedTokens() / seeds.length;
+    let own = 0;
+    for (const seq of prompts) {
+      const full = seq.blocks.length;
+      own += (Math.ceil((seq.tokens + perChoice) / blockSize) - full) * n;
+      // vLLM runs n > 1 as n requests; only the prefix cache lets them (and others) share prompt blocks.
+      if (enablePrefixCaching) for (const block of seq.blocks) shared.add(block);
+      else own += full * n;
+    }
+    return own;
   }
 
   engineDied(): void {
@@ -128,12 +153,7 @@ export abstract class Run implements ActiveRun {
     this.ctx.active.delete(this);
     const generated = this.generatedTokens();
     this.record.completionTokens = generated;
-    if (reason !== undefined) {
-      const m = this.ctx.metrics;
-      m.success[reason]++;
-      m.generationTokens += generated;
-      m.e2e.observe((performance.now() - this.record.startedAt) / 1000);
-    }
+    if (reason !== undefined) this.ctx.metrics.finished(reason, this.plan.promptTokens, generated, (performance.now() - this.record.startedAt) / 1000);
     this.ctx.log.end(this.record, outcome);
   }
 
@@ -146,7 +166,7 @@ export abstract class Run implements ActiveRun {
 
   /** Before headers, vLLM answers a dead engine with a 500 JSON error (vllm.md 5.2). */
   protected failOnEngineDeath(): void {
-    if (!this.res.headersSent) sendError(this.res, ENGINE_DEAD);
+    if (!this.res.headersSent) sendError(this.res, ENGINE_DEAD, this.errorShape);
     else this.res.socket?.destroy();
   }
 

@@ -2,18 +2,22 @@
  * @module sim/server
  * The HTTP face of the simulator: vLLM's routes on a generate-model server (vllm.md 1.2), the
  * --api-key middleware (vllm.md 6), FastAPI's 404/405 answers, the JSON content-type dependency
- * (vllm.md 1.3) and the hand-off of inference requests to a streaming or a blocking run.
+ * (vllm.md 1.3) and the hand-off of inference requests to a streaming or a blocking run. /v1/messages is
+ * served like chat and answered in Anthropic's shapes (plan-messages.ts, anthropic-frames.ts); its auth is
+ * vLLM's, `Authorization: Bearer` only (an `x-api-key` header alone is a 401, as in vLLM).
+ * GET /sim/stats is the simulator's own (real vLLM answers 404): the totals of Simulator.stats().
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockingRun } from './blocking-run.js';
 import type { SimContext } from './context.js';
-import { UNSUPPORTED_MEDIA_TYPE, type SimError } from './errors.js';
-import { readBody, sendEmpty, sendError, sendJson } from './http-io.js';
+import { readJson, sendEmpty, sendError, sendJson } from './http-io.js';
 import { SIM_VLLM_VERSION } from './options.js';
+import type { PlanResult } from './plan.js';
 import { planChat } from './plan-chat.js';
 import { planCompletion } from './plan-completion.js';
-import { validationFailure } from './pydantic.js';
+import { countMessageTokens, planMessages } from './plan-messages.js';
+import type { SimRoute } from './records.js';
 import { modelsBody, randomHex16 } from './responses.js';
 import { StreamRun } from './stream-run.js';
 import { isRecord } from './text.js';
@@ -40,9 +44,12 @@ const ROUTES: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
   '/v1/models': { GET: (ctx, _req, res) => sendJson(res, 200, modelsBody(ctx.config)) },
   '/v1/chat/completions': { POST: (ctx, req, res, path) => inference(ctx, req, res, path, 'chat') },
   '/v1/completions': { POST: (ctx, req, res, path) => inference(ctx, req, res, path, 'completion') },
+  '/v1/messages': { POST: (ctx, req, res, path) => inference(ctx, req, res, path, 'messages') },
+  '/v1/messages/count_tokens': { POST: countTokensRoute },
   '/tokenize': { POST: tokenizeRoute },
   // SageMaker's dispatcher: full inference, chosen by the body's shape, outside --api-key (vllm.md 1.2, 6).
   '/invocations': { POST: (ctx, req, res, path) => inference(ctx, req, res, path, 'by-body') },
+  '/sim/stats': { GET: (ctx, _req, res) => sendJson(res, 200, JSON.stringify(ctx.log.stats())) },
 };
 
 /** "GET /health, GET|POST /ping, …", for the startup log line (vLLM logs its routes at startup). */
@@ -101,35 +108,30 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-type JsonRead = { body: unknown; error?: undefined } | { body: undefined; error: SimError };
-
-/** The content-type dependency, then the JSON body, as FastAPI sees them (vllm.md 1.3, 5.2). */
-async function readJson(req: IncomingMessage): Promise<JsonRead> {
-  const raw = await readBody(req);
-  const mediaType = (req.headers['content-type'] ?? '').toLowerCase().split(';', 1)[0]?.trim();
-  if (mediaType !== 'application/json') return { body: undefined, error: UNSUPPORTED_MEDIA_TYPE };
-  const text = raw.toString('utf8');
-  try {
-    return { body: JSON.parse(text) as unknown };
-  } catch (err) {
-    const position = /position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
-    const error = validationFailure([{ type: 'json_invalid', loc: ['body', position === undefined ? text.length : Number(position)], msg: 'JSON decode error', input: {} }]);
-    return { body: undefined, error };
-  }
-}
-
-async function inference(ctx: SimContext, req: IncomingMessage, res: ServerResponse, path: string, route: 'chat' | 'completion' | 'by-body'): Promise<void> {
+async function inference(ctx: SimContext, req: IncomingMessage, res: ServerResponse, path: string, surface: SimRoute | 'by-body'): Promise<void> {
   const { body, error } = await readJson(req);
-  const kind = route !== 'by-body' ? route : isRecord(body) && 'messages' in body ? 'chat' : 'completion';
+  const route: SimRoute | undefined = error ? undefined : surface !== 'by-body' ? surface : isRecord(body) && 'messages' in body ? 'chat' : 'completion';
   const streamed = isRecord(body) && body.stream === true;
-  const record = ctx.log.start(req.method ?? 'POST', path, req.headers, body, streamed);
-  if (error) {
-    sendError(res, error);
+  const record = ctx.log.start(req.method ?? 'POST', path, req.headers, body, streamed, route);
+  if (error || route === undefined) {
+    // Content type and JSON decoding fail in FastAPI, before any route: vLLM's envelope on every route.
+    if (error) sendError(res, error);
     ctx.log.end(record, 'error');
     return;
   }
   const planContext = { config: ctx.config, engineDead: ctx.engineDead };
-  const result = kind === 'chat' ? planChat(body, planContext) : planCompletion(body, planContext);
+  let result: PlanResult;
+  if (route === 'messages') {
+    const planned = planMessages(body, planContext);
+    if (planned.error) {
+      sendError(res, planned.error, planned.envelope === 'anthropic' ? 'anthropic' : 'nested');
+      ctx.log.end(record, 'error');
+      return;
+    }
+    result = planned;
+  } else {
+    result = route === 'chat' ? planChat(body, planContext) : planCompletion(body, planContext);
+  }
   if (result.error) {
     sendError(res, result.error);
     ctx.log.end(record, 'error');
@@ -152,5 +154,16 @@ async function tokenizeRoute(ctx: SimContext, req: IncomingMessage, res: ServerR
   }
   const result = tokenizeBody(body, ctx.config);
   if ('error' in result) sendError(res, result.error);
+  else sendJson(res, 200, result.json);
+}
+
+async function countTokensRoute(ctx: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { body, error } = await readJson(req);
+  if (error) {
+    sendError(res, error);
+    return;
+  }
+  const result = countMessageTokens(body, { config: ctx.config, engineDead: ctx.engineDead });
+  if (result.error) sendError(res, result.error, result.envelope === 'anthropic' ? 'anthropic' : 'nested');
   else sendJson(res, 200, result.json);
 }

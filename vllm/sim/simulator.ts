@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { SimContext } from './context.js';
 import { resolveOptions, type SimulatorOptions } from './options.js';
 import { probeFreePort } from './probe-port.js';
-import type { SimRequestRecord } from './records.js';
+import type { SimRequestRecord, SimStats } from './records.js';
 import { createRequestHandler } from './server.js';
 
 export interface Simulator {
@@ -26,6 +26,15 @@ export interface Simulator {
   readonly events: EventEmitter;
   running(): number;
   waiting(): number;
+  /** vllm:kv_cache_usage_perc now: a fraction 0..1 of the KV blocks that running requests hold. */
+  kvCacheUsage(): number;
+  /**
+   * Totals since start, by outcome: completed (answer sent in full) with their prompt and completion
+   * tokens, aborted by the client (with the tokens generated before), failed. Also at GET /sim/stats.
+   */
+  stats(): SimStats;
+  /** Empties the prefix cache, like vLLM's dev-mode /reset_prefix_cache. */
+  resetPrefixCache(): void;
   /** Engine death: in-flight requests fail, /health → 503, after deathExitMs the server closes. */
   killEngine(): void;
   /** Stops at once, destroying open sockets (open streams end without [DONE]). */
@@ -106,6 +115,9 @@ export function startSimulator(options: SimulatorOptions = {}): Simulator {
     events: ctx.log.events,
     running: () => ctx.scheduler.running,
     waiting: () => ctx.scheduler.waiting,
+    kvCacheUsage: () => ctx.kvCacheUsage(),
+    stats: () => ctx.log.stats(),
+    resetPrefixCache: () => ctx.prefixCache.reset(),
     killEngine(): void {
       if (ctx.engineDead) return;
       ctx.engineDead = true;

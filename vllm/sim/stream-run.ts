@@ -4,7 +4,8 @@
  * before queueing and TTFT, because Starlette's StreamingResponse sends them before it iterates vLLM's
  * generator. At TTFT come the role chunk (chat) and the first token; then one event per
  * `tokensPerChunk` tokens every `itl`, the last token inside the finish chunk, the usage chunk when
- * asked for, and `data: [DONE]`.
+ * asked for, and `data: [DONE]`. On /v1/messages the same steps are written as Anthropic events
+ * (anthropic-frames.ts), the way vLLM converts its own chat stream.
  *
  * Speed: one `write` per event, no closure or timer per token (one bound pump, re-armed), and
  * backpressure respected: when `write` returns false the pump waits for 'drain'. Tokens that came due
@@ -13,8 +14,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { SimContext } from './context.js';
-import { ENGINE_DEAD, GENERATION_ERROR, streamErrorEvent } from './errors.js';
-import { DONE_EVENT, SseFrames, usageField } from './frames.js';
+import { AnthropicFrames } from './anthropic-frames.js';
+import { ENGINE_DEAD, GENERATION_ERROR } from './errors.js';
+import { SseFrames, usageField, type StreamFrames } from './frames.js';
 import { ChoiceText } from './output.js';
 import type { GenerationPlan } from './plan.js';
 import type { SimRequestRecord } from './records.js';
@@ -26,7 +28,7 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8' } as co
 const BURST = 64;
 
 export class StreamRun extends Run {
-  readonly #frames: SseFrames;
+  readonly #frames: StreamFrames;
   readonly #texts: ChoiceText[];
   readonly #callIds: string[];
   readonly #chunk: number;
@@ -39,7 +41,8 @@ export class StreamRun extends Run {
   constructor(ctx: SimContext, plan: GenerationPlan, res: ServerResponse, record: SimRequestRecord, requestId: string) {
     super(ctx, plan, res, record, requestId);
     const h = this.header;
-    this.#frames = new SseFrames(plan.kind, h.id, h.created, h.model, h.fingerprint);
+    this.#frames =
+      plan.dialect === 'anthropic' ? new AnthropicFrames(h.id, h.model, plan.promptTokens) : new SseFrames(plan.kind, h.id, h.created, h.model, h.fingerprint);
     this.#texts = plan.seeds.map((seed) => new ChoiceText(seed, this.shape));
     this.#callIds = plan.tool ? plan.seeds.map(() => `chatcmpl-tool-${randomHex16()}`) : [];
     this.#chunk = plan.tool ? 1 : ctx.config.tokensPerChunk;
@@ -74,8 +77,7 @@ export class StreamRun extends Run {
       return;
     }
     if (this.res.writableEnded || this.res.destroyed) return;
-    this.res.write(streamErrorEvent(ENGINE_DEAD));
-    this.res.end(DONE_EVENT);
+    this.res.end(this.#frames.failure(ENGINE_DEAD));
   }
 
   #pump = (): void => {
@@ -147,7 +149,8 @@ export class StreamRun extends Run {
         const text = (this.#texts[i] as ChoiceText).take(target - this.#emitted);
         event = final ? f.textFinish(i, text, reason, usage, fingerprint) : f.text(i, text, usage);
       }
-      flushed = this.res.write(event) && flushed;
+      // The Anthropic dialect has nothing to send for an empty delta (the EOS token).
+      if (event !== '') flushed = this.res.write(event) && flushed;
     }
     this.#emitted = target;
     this.#events++;
@@ -157,7 +160,7 @@ export class StreamRun extends Run {
 
   #complete(): void {
     if (this.plan.includeUsage) this.res.write(this.#frames.usageChunk(this.plan.promptTokens, this.generatedTokens()));
-    this.res.end(DONE_EVENT);
+    this.res.end(this.#frames.done());
     this.end('completed', engineReason(this.shape.finishReason));
   }
 
@@ -180,8 +183,7 @@ export class StreamRun extends Run {
       return true;
     }
     if (f.errorMidStream) {
-      this.res.write(streamErrorEvent(GENERATION_ERROR));
-      this.res.end(DONE_EVENT);
+      this.res.end(this.#frames.failure(GENERATION_ERROR));
       this.end('fault');
       return true;
     }

@@ -82,6 +82,19 @@ export function countTokens(text: string): number {
   return n;
 }
 
+/** One pass over `text`: calls `onId` with each token's id (the ids `tokenize` returns); returns the count. */
+export function scanTokenIds(text: string, onId: (id: number) => void): number {
+  TOKEN_RE.lastIndex = 0;
+  let n = 0;
+  let m: RegExpExecArray | null;
+  while ((m = TOKEN_RE.exec(text)) !== null) {
+    const piece = m[0];
+    onId(SPECIAL_IDS[piece] ?? fnv1a(piece) % ORDINARY_VOCAB);
+    n++;
+  }
+  return n;
+}
+
 export interface Tokenized {
   ids: number[];
   pieces: string[];
