@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { ENV_NAMES } from '../../gateway/config.js';
 import { DEFAULT_PORT } from '../../gateway/routes/paths.js';
 import { REPO_ROOT } from './s-yaml.js';
 
@@ -22,7 +23,7 @@ interface Service {
   volumes?: string[];
   healthcheck?: { test: string[]; start_period?: string };
   depends_on?: Record<string, { condition: string }>;
-  deploy?: { resources?: { reservations?: { devices?: Array<{ driver: string; count: string | number; capabilities: string[] }> } } };
+  deploy?: { replicas?: number; resources?: { reservations?: { devices?: Array<{ driver: string; count?: string | number; device_ids?: string[]; capabilities: string[] }> } } };
 }
 
 const deployDir = join(REPO_ROOT, 'deploy');
@@ -38,7 +39,7 @@ function service(name: string): Service {
 describe('deploy/compose.yaml', () => {
   it('has gpu, cpu and monitoring profiles', () => {
     const profiles = new Set(Object.values(services).flatMap((s) => s.profiles ?? []));
-    expect([...profiles].sort()).toEqual(['cpu', 'gpu', 'monitoring']);
+    expect([...profiles].sort()).toEqual(['cpu', 'gpu', 'monitoring', 'scale', 'scale-sim']);
   });
 
   it('gpu: vLLM reserves all GPUs, shares the host IPC namespace and keeps its compile cache in a volume', () => {
@@ -93,6 +94,78 @@ describe('deploy/compose.yaml', () => {
     expect(service('gateway').environment?.MAX_CONCURRENT_REQUESTS).toBe('${MAX_NUM_SEQS:-32}');
     expect(service('vllm').environment?.MAX_NUM_SEQS).toBe('${MAX_NUM_SEQS:-32}');
     expect(service('gateway-cpu').environment?.MAX_CONCURRENT_REQUESTS).toBe(service('vllm-cpu').environment?.MAX_NUM_SEQS);
+  });
+});
+
+describe('deploy/compose.yaml: scale and scale-sim (two gateways behind one port, Redis, two engines)', () => {
+  const shapes = [
+    { profile: 'scale', gateway: 'gateway-scale', lb: 'lb-scale', engines: ['vllm-a', 'vllm-b'] },
+    { profile: 'scale-sim', gateway: 'gateway-scale-sim', lb: 'lb-scale-sim', engines: ['vllm-sim-a', 'vllm-sim-b'] },
+  ];
+  /** The port an engine listens on: ENGINE_PORT (launch.sh) or the simulator's --port. */
+  const enginePort = (s: Service) => s.environment?.ENGINE_PORT ?? s.command?.[(s.command?.indexOf('--port') ?? -2) + 1];
+
+  it('every gateway service sets only variables the gateway reads (ENV_NAMES)', () => {
+    for (const [name, s] of Object.entries(services).filter(([n]) => n.startsWith('gateway'))) {
+      for (const variable of Object.keys(s.environment ?? {})) expect(ENV_NAMES, `${name}: ${variable}`).toContain(variable);
+    }
+  });
+
+  it.each(shapes)('$profile: two gateway replicas, only the load balancer is published', ({ profile, gateway, lb }) => {
+    const gw = service(gateway);
+    expect(gw.profiles).toEqual([profile]);
+    expect(gw.deploy?.replicas).toBe(2);
+    expect(gw.ports).toBeUndefined();
+    const balancer = service(lb) as Service & { environment: Record<string, string> };
+    expect(balancer.profiles).toEqual([profile]);
+    expect(balancer.ports).toEqual([`\${GATEWAY_PORT:-${DEFAULT_PORT}}:9000`]);
+    expect(balancer.environment.LB_UPSTREAMS).toBe(`${gateway}:${DEFAULT_PORT}`);
+    expect(balancer.depends_on?.[gateway]).toEqual({ condition: 'service_healthy' });
+    expect(balancer.healthcheck?.test.join(' ')).toContain('/livez');
+  });
+
+  it.each(shapes)('$profile: the gateways list both engines on their ports and share one Redis', ({ profile, gateway, engines }) => {
+    const env = service(gateway).environment ?? {};
+    expect(env.VLLM_URL).toBe(engines.map((e) => `http://${e}:${enginePort(service(e))}`).join(','));
+    for (const e of engines) {
+      expect(service(e).profiles).toEqual([profile]);
+      expect(service(gateway).depends_on?.[e]).toEqual({ condition: 'service_healthy' });
+      expect(service(e).ports).toBeUndefined();
+    }
+    const redisUrl = new URL(env.REDIS_URL ?? '');
+    const redis = service(redisUrl.hostname);
+    expect(redis.profiles).toContain(profile);
+    expect(redisUrl.port).toBe('6379');
+    expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    expect(service(gateway).depends_on?.[redisUrl.hostname]).toEqual({ condition: 'service_healthy' });
+    expect(env.RATE_LIMIT_ON_STORE_ERROR).toBe('local');
+    // The admission limit is per backend: each engine's batch.
+    expect(env.MAX_CONCURRENT_REQUESTS).toBe('${MAX_NUM_SEQS:-32}');
+  });
+
+  it('scale: each engine reserves its own GPU', () => {
+    const ids = ['vllm-a', 'vllm-b'].map((e) => service(e).deploy?.resources?.reservations?.devices?.[0]?.device_ids);
+    expect(ids).toEqual([['0'], ['1']]);
+    for (const e of ['vllm-a', 'vllm-b']) expect(service(e).command).toEqual(['vllm']);
+  });
+
+  it('scale-sim: the simulator takes the served name and batch size vLLM would', () => {
+    for (const e of ['vllm-sim-a', 'vllm-sim-b']) {
+      const command = service(e).command ?? [];
+      expect(command[command.indexOf('--served-model-name') + 1]).toBe('qwen2.5-7b-instruct');
+      expect(command[command.indexOf('--max-num-seqs') + 1]).toBe('${MAX_NUM_SEQS:-32}');
+      expect(command[command.indexOf('--host') + 1]).toBe('0.0.0.0');
+    }
+  });
+
+  it('the load balancer is built from deploy/nginx, whose config streams and never retries a started request', () => {
+    const lb = service('lb-scale') as Service & { build?: { context: string } };
+    expect(lb.build?.context).toBe('./nginx');
+    const conf = readFileSync(join(deployDir, 'nginx/nginx.conf.template'), 'utf8');
+    expect(conf).toMatch(/proxy_buffering off;/);
+    expect(conf).toMatch(/proxy_next_upstream error timeout;/);
+    expect(conf).not.toMatch(/non_idempotent/);
+    expect(conf).toMatch(/proxy_read_timeout 360s;/);
   });
 });
 
