@@ -7,6 +7,7 @@
 #   4. vllm-gateway-sim:$TAG    deploy/test/Dockerfile.vllm-sim     (stand-in for vllm/vllm-openai)
 #   5. vllm-gateway-fc:$TAG     Dockerfile.vllm on the stand-in     (the FC image's wiring under test;
 #                               weights "baked" by the stand-in's fake `hf`)
+#   6. vllm-gateway-lb:$TAG     deploy/nginx/Dockerfile             (nginx for compose's scale profiles)
 # The names are those in test/containers/images.ts. Needs a running engine (scripts/start-docker.sh).
 # Builds use the host network: `npm ci` in the build stage reaches the npm registry that way, and CAs the
 # site added in /usr/local/share/ca-certificates (TLS-intercepting proxies) are handed to npm.
@@ -51,6 +52,12 @@ build "vllm-gateway-sim:$TAG" -f deploy/test/Dockerfile.vllm-sim \
   --build-arg BUILD_IMAGE="vllm-gateway-build:$TAG" --build-arg NODE_IMAGE="$node_base" -t "vllm-gateway-sim:$TAG" .
 build "vllm-gateway-fc:$TAG" -f Dockerfile.vllm \
   --build-arg VLLM_IMAGE="vllm-gateway-sim:$TAG" --build-arg GATEWAY_IMAGE="vllm-gateway:$TAG" -t "vllm-gateway-fc:$TAG" .
+
+# ---- step 6 (issue 11): vllm-gateway-lb:$TAG, nginx in front of several gateway replicas ----------------
+# deploy/nginx/Dockerfile on the same Node base (Debian's nginx from the base's apt mirror), for compose's
+# scale profiles and test/containers/compose-scale.test.ts. Its own build context: deploy/nginx.
+build "vllm-gateway-lb:$TAG" --build-arg BASE_IMAGE="$node_base" -t "vllm-gateway-lb:$TAG" deploy/nginx
+# ---- end of step 6 ------------------------------------------------------------------------------------
 
 for image in "vllm-gateway:$TAG" "vllm-gateway-fc:$TAG"; do
   say "$image: $(docker image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1 / 1e6}')"
