@@ -2,11 +2,10 @@
  * The command line of `vllm serve` (vllm.md 8), parsed the way the real server reads it, and the CLI
  * process itself: ready log line, SIGTERM → exit 0 with open streams cut, engine death → exit 1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CliUsageError, parseServeArgs } from '../../vllm/sim/cli-args.js';
 import { probeFreePort } from '../../vllm/sim/probe-port.js';
+import { runCli } from './support.js';
 
 const launch = [
   'serve', '/models/Qwen2.5-7B-Instruct-GPTQ-Int4', '--served-model-name', 'qwen2.5-7b-instruct', 'qwen',
@@ -59,6 +58,14 @@ describe('parseServeArgs', () => {
     expect(parseServeArgs(['serve', 'm', '--api-key', 'cli'], env).options.apiKeys).toEqual(['cli']);
   });
 
+  it('maps vLLM\'s cache flags and SIM_PREFILL_MS_PER_TOKEN', () => {
+    const cmd = parseServeArgs(['serve', 'm', '--block-size', '32', '--num-gpu-blocks-override', '64', '--no-enable-prefix-caching'], { SIM_PREFILL_MS_PER_TOKEN: '0.5' });
+    expect(cmd.options).toMatchObject({ blockSize: 32, kvCacheBlocks: 64, enablePrefixCaching: false, prefillMsPerToken: 0.5 });
+    expect(cmd.notes).toEqual([]);
+    expect(parseServeArgs(['serve', 'm', '--enable-prefix-caching'], {}).options.enablePrefixCaching).toBe(true);
+    expect(() => parseServeArgs(['serve', 'm'], { SIM_PREFILL_MS_PER_TOKEN: '-1' })).toThrow(/SIM_PREFILL_MS_PER_TOKEN/);
+  });
+
   it('rejects what argparse would reject', () => {
     expect(() => parseServeArgs(['serve', 'a', 'b'], {})).toThrow(CliUsageError);
     expect(() => parseServeArgs(['--port', 'eighty'], {})).toThrow(/expected a non-negative integer/);
@@ -67,41 +74,6 @@ describe('parseServeArgs', () => {
     expect(() => parseServeArgs(['serve', 'm'], { SIM_ITL_MS: 'fast' })).toThrow(/SIM_ITL_MS/);
   });
 });
-
-const CLI = fileURLToPath(new URL('../../vllm/sim/cli.ts', import.meta.url));
-
-interface CliRun {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  waitFor: (pattern: RegExp, ms?: number) => Promise<void>;
-}
-
-function runCli(args: string[], env: Record<string, string> = {}): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const listeners = new Set<() => void>();
-  const onData = (c: Buffer): void => {
-    out += c.toString('utf8');
-    for (const l of listeners) l();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const waitFor = (pattern: RegExp, ms = 8_000): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${String(pattern)} in CLI output within ${ms} ms:\n${out}`)), ms);
-      const check = (): void => {
-        if (!pattern.test(out)) return;
-        clearTimeout(timer);
-        listeners.delete(check);
-        resolve();
-      };
-      listeners.add(check);
-      check();
-    });
-  return { child, output: () => out, exited, waitFor };
-}
 
 describe('the CLI process', () => {
   it('logs its routes and readiness, serves, and exits 0 on SIGTERM cutting open streams without [DONE]', async () => {

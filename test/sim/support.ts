@@ -2,7 +2,9 @@
  * Helpers for the simulator's tests: real sockets on 127.0.0.1, raw access to status, headers and body
  * bytes, and requests whose socket a test can destroy at a chosen moment.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { startSimulator, type Simulator, type SimulatorOptions, type SimRequestRecord } from '../../vllm/sim/index.js';
 
 export interface RawResponse {
@@ -118,3 +120,39 @@ export function metricValue(text: string, series: string): number | undefined {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const CLI = fileURLToPath(new URL('../../vllm/sim/cli.ts', import.meta.url));
+
+export interface CliRun {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  waitFor: (pattern: RegExp, ms?: number) => Promise<void>;
+}
+
+/** The simulator's CLI as its own process (through tsx, no build needed), with its output collected. */
+export function runCli(args: string[], env: Record<string, string> = {}): CliRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (c: Buffer): void => {
+    out += c.toString('utf8');
+    for (const l of listeners) l();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitFor = (pattern: RegExp, ms = 8_000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${String(pattern)} in CLI output within ${ms} ms:\n${out}`)), ms);
+      const check = (): void => {
+        if (!pattern.test(out)) return;
+        clearTimeout(timer);
+        listeners.delete(check);
+        resolve();
+      };
+      listeners.add(check);
+      check();
+    });
+  return { child, output: () => out, exited, waitFor };
+}
