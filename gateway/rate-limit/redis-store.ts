@@ -56,9 +56,12 @@ const REASONS = [undefined, 'requests', 'tokens', 'tokens_exceed_limit'] as cons
 export class RedisRateLimitStore implements RateLimitStore {
   readonly #client: Redis & ScriptCommands;
   readonly #prefix: string;
+  readonly #timeoutMs: number;
+  #everReady = false;
 
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.keyPrefix ?? 'vllm-gateway:rl:';
+    this.#timeoutMs = options.timeoutMs;
     const client = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -68,26 +71,56 @@ export class RedisRateLimitStore implements RateLimitStore {
       autoResendUnfulfilledCommands: false,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times - 1, 10), RECONNECT_MAX_MS) + Math.floor(Math.random() * 50),
       connectionName: 'vllm-gateway-rate-limit',
+      // Fewer handshake commands, each under commandTimeout: no INFO ready check (a loading Redis answers
+      // LOADING, which counts as unavailable) and no CLIENT SETINFO.
+      enableReadyCheck: false,
+      disableClientInfo: true,
     });
     client.defineCommand('gatewayRateLimitReserve', { numberOfKeys: 1, lua: RESERVE_LUA });
     client.defineCommand('gatewayRateLimitSettle', { numberOfKeys: 1, lua: SETTLE_LUA });
     // Without an 'error' listener ioredis prints every connection error to the console, unscrubbed.
     client.on('error', (err: Error) => options.onConnectionError?.(err));
-    client.on('ready', () => options.onReady?.());
+    client.on('ready', () => {
+      this.#everReady = true;
+      options.onReady?.();
+    });
     this.#client = client as Redis & ScriptCommands;
     // Not awaited: the gateway starts (and answers by RATE_LIMIT_ON_STORE_ERROR) while Redis is down.
     client.connect().catch(() => undefined);
   }
 
-  /** True while connected and past the ready check; commands fail at once otherwise. */
+  /** True while connected; commands fail at once otherwise. */
   get ready(): boolean {
     return this.#client.status === 'ready';
+  }
+
+  /** Has been connected at least once. */
+  get everReady(): boolean {
+    return this.#everReady;
+  }
+
+  /**
+   * The first calls after start-up may find the first connection still being made: they wait for it up to
+   * the command timeout rather than fail (and fall back) at once. Later reconnects are not waited for.
+   */
+  async #firstConnection(): Promise<void> {
+    if (this.#everReady || (this.#client.status !== 'connecting' && this.#client.status !== 'connect' && this.#client.status !== 'wait')) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#client.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#timeoutMs);
+      this.#client.once('ready', done);
+    });
   }
 
   async reserve(key: string, limits: Limits, tokens: number, _nowMs: number): Promise<RateLimitDecision> {
     const cost = reservationCost(tokens);
     const rpm = limitOf(limits.rpm);
     const tpm = limitOf(limits.tpm);
+    await this.#firstConnection();
     const reply = await this.#client.gatewayRateLimitReserve(this.#prefix + key, String(rpm), String(tpm), String(cost), String(TTL_MARGIN_MS));
     if (!Array.isArray(reply) || reply.length !== 8) throw new TypeError('rate-limit script: unexpected reply');
     const [allowed, reasonCode, retryAfterMs, reqRemaining, reqResetMs, tokRemaining, tokResetMs, generation] = reply.map((v) =>

@@ -75,7 +75,7 @@ export class ResilientRateLimitStore implements ManagedRateLimitStore {
     const up = metricOnce(options.registry, UP_METRIC, () =>
       new Gauge({ name: UP_METRIC, help: '1 while the shared rate-limit store (Redis) answers, 0 while RATE_LIMIT_ON_STORE_ERROR applies', registers: [options.registry] }),
     );
-    up.set(1);
+    up.set(0);
     this.#onUpChange = (isUp) => up.set(isUp ? 1 : 0);
     this.#redis = new RedisRateLimitStore({
       url: options.redis.url,
@@ -123,7 +123,9 @@ export class ResilientRateLimitStore implements ManagedRateLimitStore {
   }
 
   status(): StoreStatus {
-    return { kind: 'redis', state: this.#down ? 'down' : 'ok', onError: this.#onError, lastError: this.#lastError };
+    // Down until the first connection too: until then RATE_LIMIT_ON_STORE_ERROR may apply.
+    const up = !this.#down && this.#redis.everReady;
+    return { kind: 'redis', state: up ? 'ok' : 'down', onError: this.#onError, lastError: this.#lastError };
   }
 
   async close(): Promise<void> {
@@ -180,10 +182,10 @@ export class ResilientRateLimitStore implements ManagedRateLimitStore {
   }
 
   #recovered(): void {
+    this.#onUpChange(true);
     if (!this.#down) return;
     this.#down = false;
     this.#nextProbeAt = 0;
-    this.#onUpChange(true);
     this.#logger.info({ lastError: this.#lastError }, 'rate-limit store (Redis) answering again: limits are shared');
   }
 }
