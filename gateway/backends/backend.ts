@@ -98,6 +98,7 @@ export class Backend {
   readonly #history: ProbeHistory;
   readonly #scraper: LoadScraper;
   readonly #metricsIntervalMs: number;
+  readonly #defaultName: string;
   #reading: VllmReading | undefined;
   #inFlight = 0;
   #draining = false;
@@ -113,6 +114,7 @@ export class Backend {
     this.#now = options.now ?? Date.now;
     this.id = spec.servername ? `${parsed.origin}#${spec.servername}` : parsed.origin;
     this.displayUrl = parsed.displayUrl;
+    this.#defaultName = parsed.hostPort;
     this.name = spec.name ?? parsed.hostPort;
     this.weight = spec.weight ?? 1;
     this.maxConcurrent = spec.maxConcurrent ?? config.admission.maxConcurrent;
@@ -188,6 +190,9 @@ export class Backend {
     if (this.#draining) return 'draining';
     if (this.#breaker.state(this.#now()) === 'open') return 'ejected';
     if (this.#history.down) return 'down';
+    // Never ready yet: a 503 comes from something in front of a loading vLLM (an ingress, a Service without
+    // ready endpoints), since vLLM itself refuses connections while it loads (vllm.md 1.1).
+    if (this.readiness.state === 'unhealthy' && !this.#history.everReady) return 'starting';
     return this.readiness.state;
   }
 
@@ -246,7 +251,7 @@ export class Backend {
   /** Weight and concurrency may change in place; the pool keeps its socket cap (maxConcurrent at creation + 8). */
   update(spec: BackendSpec): void {
     const grew = (spec.maxConcurrent ?? this.maxConcurrent) > this.maxConcurrent;
-    if (spec.name) this.name = spec.name;
+    this.name = spec.name ?? this.#defaultName;
     this.weight = spec.weight ?? 1;
     this.maxConcurrent = spec.maxConcurrent ?? this.#opts.config.admission.maxConcurrent;
     if (grew) this.#opts.onSlotFree?.(this);
