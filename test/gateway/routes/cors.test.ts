@@ -92,10 +92,16 @@ const PATHS = [
 ] as const;
 
 let stack: Stack;
+/** A gateway that gives up on a silent vLLM stream after 400 ms. */
+let quiet: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: corsEnv({ MAX_BODY_BYTES: '4096', IDLE_TIMEOUT_MS: '300' }), sim: { maxModelLen: 2048 } });
+  quiet = await startStack({ env: corsEnv({ IDLE_TIMEOUT_MS: '400' }) });
+  stack = await startStack({ env: corsEnv({ MAX_BODY_BYTES: '4096' }), sim: { maxModelLen: 2048 } });
 });
-afterAll(() => stack.close());
+afterAll(async () => {
+  await stack.close();
+  await quiet.close();
+});
 
 describe('the preflight', () => {
   it('grants an allowed origin the Authorization header, and nothing to another origin', async () => {
@@ -162,8 +168,8 @@ describe.each(PATHS)('$path answers from vLLM', ({ path, body }) => {
     expect(a.body).not.toContain('[DONE]');
   });
 
-  it('a stream cut by the idle timeout after its 200 (IDLE_TIMEOUT_MS=300, vLLM silent) carries the grant', async () => {
-    const a = await raw(`${stack.url}${path}`, body('goes quiet [[sim:itl=2000]]', { stream: true, max_tokens: 5 }), { origin: ALLOWED, authorization: `Bearer ${KEY}` });
+  it('a stream cut by the idle timeout after its 200 (IDLE_TIMEOUT_MS=400, vLLM silent) carries the grant', async () => {
+    const a = await raw(`${quiet.url}${path}`, body('goes quiet [[sim:itl=3000]]', { stream: true, max_tokens: 5 }), { origin: ALLOWED, authorization: `Bearer ${KEY}` });
     expect(a.status).toBe(200);
     expectGrant(rawHeaders(a));
     expect(a.body).toMatch(/"error"/);
