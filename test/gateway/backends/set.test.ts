@@ -182,7 +182,7 @@ describe('BackendSet with simulators on 127.0.0.2 and 127.0.0.3', () => {
   });
 
   it('a backend that was ready and then fails its /health probes is down; once its port refuses, it is starting', async () => {
-    const a = sim('127.0.0.2', ['m'], { deathExitMs: 1_500 });
+    const a = sim('127.0.0.2', ['m'], { deathExitMs: 3_000 });
     const set = makeSet({ BACKEND_EJECT_FAILURES: '3' });
     set.update([{ url: a.url }]);
     set.start();
