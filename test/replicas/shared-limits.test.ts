@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWithRedis, startRedis, type RedisServer } from '../support/redis.js';
 import { burst, chat, startReplicas, statuses, type Replicas } from './replicas.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const PASSWORD = 'replica-Secret-9';
 /** ioredis reconnects with backoff capped at ~1 s. */
 const RECONNECT_MS = 2_500;

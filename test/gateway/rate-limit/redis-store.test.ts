@@ -4,7 +4,7 @@ import { RedisRateLimitStore, scrubSecrets, storeErrorKind } from '../../../gate
 import { describeWithRedis, startRedis, type RedisServer } from '../../support/redis.js';
 import { rateLimitStoreContract } from './contract.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function readyStore(url: string, extra: { keyPrefix?: string; timeoutMs?: number } = {}): Promise<RedisRateLimitStore> {
   const store = new RedisRateLimitStore({ url, timeoutMs: extra.timeoutMs ?? 1_000, keyPrefix: extra.keyPrefix });

@@ -6,7 +6,7 @@ import { GatewayError } from '../../../gateway/errors.js';
 import { ResilientRateLimitStore, type OnStoreError } from '../../../gateway/rate-limit/resilient-store.js';
 import { describeWithRedis, startRedis, type RedisServer } from '../../support/redis.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const PASSWORD = 'Top-Secret-Pw';
 
 interface Rig {
