@@ -17,6 +17,9 @@ import { createUpstreamPool } from '../upstream/pool.js';
 import { Readiness, type ServedModel } from '../upstream/readiness.js';
 import { Breaker, ProbeHistory, countsAgainstBackend } from './health.js';
 import { LoadScraper, computeLoad, type VllmReading } from './load.js';
+import { parseBackendUrl } from './url.js';
+
+export { parseBackendUrl, redactUrl, type ParsedBackendUrl } from './url.js';
 
 export interface BackendSpec {
   url: string;
@@ -46,37 +49,6 @@ export interface BackendOptions {
   onSlotFree?: (b: Backend) => void;
   /** Readiness polling (tests shorten it). */
   readiness?: { pollMs?: number; readyPollMs?: number; probeTimeoutMs?: number };
-}
-
-export interface ParsedBackendUrl {
-  origin: string;
-  displayUrl: string;
-  hostPort: string;
-  credential: string | undefined;
-}
-
-/** Parses a backend URL; the error message never repeats userinfo. */
-export function parseBackendUrl(raw: string): ParsedBackendUrl {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new TypeError(`backend URL "${redactUrl(raw).slice(0, 200)}" is not a valid URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`backend URL "${url.origin}" must start with http:// or https://`);
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const path = url.pathname.replace(/\/+$/, '');
-  const secret = url.password || url.username;
-  return {
-    origin: url.origin,
-    displayUrl: `${url.origin}${path}`,
-    hostPort: `${url.hostname}:${port}`,
-    credential: secret ? decodeURIComponent(secret) : undefined,
-  };
-}
-
-export function redactUrl(raw: string): string {
-  return raw.replace(/\/\/[^/@\s]*@/, '//***@');
 }
 
 export class Backend {
