@@ -49,33 +49,33 @@ function textParts(parts: ReadonlyArray<Record<string, unknown>>, param: string,
 }
 
 class Reference {
-  constructor(readonly id: string, readonly index: number) {}
+  constructor(readonly id: string, readonly param: string) {}
 }
 
 type Pending = StoredItem | Reference;
 
-function normaliseItem(raw: unknown, i: number): Pending {
-  const at = `input[${i}]`;
+function normaliseItem(raw: unknown, i: number, field: string): Pending {
+  const at = `${field}[${i}]`;
   if (!isRecord(raw)) throw invalidRequest(`${at} must be an object`, at, 'invalid_type');
   const type: unknown = raw.type ?? (raw.role !== undefined ? 'message' : raw.id !== undefined ? 'item_reference' : undefined);
   switch (type) {
     case 'message': {
-      const m = check(messageSchema, raw, ['input', i]);
+      const m = check(messageSchema, raw, [field, i]);
       const kind = m.role === 'assistant' ? 'output_text' : 'input_text';
       const content = typeof m.content === 'string' ? [kind === 'output_text' ? { type: kind, text: m.content, annotations: [] } : { type: kind, text: m.content }] : textParts(m.content, `${at}.content`, kind);
       return { id: newId('msg'), type: 'message', role: m.role, status: 'completed', content };
     }
     case 'function_call': {
-      const c = check(functionCallSchema, raw, ['input', i]);
+      const c = check(functionCallSchema, raw, [field, i]);
       return { id: newId('fc'), type: 'function_call', call_id: c.call_id, name: c.name, arguments: c.arguments, status: 'completed' };
     }
     case 'function_call_output': {
-      const o = check(functionCallOutputSchema, raw, ['input', i]);
+      const o = check(functionCallOutputSchema, raw, [field, i]);
       const output = typeof o.output === 'string' ? o.output : textParts(o.output, `${at}.output`, 'input_text');
       return { id: newId('fco'), type: 'function_call_output', call_id: o.call_id, output, status: 'completed' };
     }
     case 'item_reference':
-      return new Reference(check(referenceSchema, raw, ['input', i]).id, i);
+      return new Reference(check(referenceSchema, raw, [field, i]).id, `${at}.id`);
     case undefined:
       throw invalidRequest(`${at}.type is required (or a role for a message, or an id for an item reference)`, `${at}.type`, 'missing_field');
     default:
@@ -83,21 +83,29 @@ function normaliseItem(raw: unknown, i: number): Pending {
   }
 }
 
-function referenceNotFound(id: string, index: number): GatewayError {
-  return invalidRequest(`Item with id '${id.slice(0, 80)}' not found.`, `input[${index}].id`, 'item_not_found');
+function referenceNotFound(id: string, param: string): GatewayError {
+  return invalidRequest(`Item with id '${id.slice(0, 80)}' not found.`, param, 'item_not_found');
 }
 
-/** The request's `input` as stored items; item references resolved from this owner's stored responses. */
-export async function normaliseInput(input: string | unknown[] | null | undefined, store: StateStore, owner: string): Promise<StoredItem[]> {
+/**
+ * The request's `input` (or a conversation's `items`: `field` names it in errors) as stored items, item
+ * references resolved from this owner's stored responses.
+ */
+export async function normaliseInput(
+  input: string | unknown[] | null | undefined,
+  store: StateStore,
+  owner: string,
+  field = 'input',
+): Promise<StoredItem[]> {
   if (input === undefined || input === null) return [];
   if (typeof input === 'string') return [{ id: newId('msg'), type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: input }] }];
-  const pending = input.map(normaliseItem);
+  const pending = input.map((raw, i) => normaliseItem(raw, i, field));
   const refs = pending.filter((p): p is Reference => p instanceof Reference);
   const found = refs.length > 0 ? await store.getItems(owner, refs.map((r) => r.id)) : new Map<string, StoredItem>();
   return pending.map((p) => {
     if (!(p instanceof Reference)) return p;
     const item = found.get(p.id);
-    if (!item) throw referenceNotFound(p.id, p.index);
+    if (!item) throw referenceNotFound(p.id, p.param);
     return { ...item, id: newId(item.type === 'function_call' ? 'fc' : item.type === 'function_call_output' ? 'fco' : 'msg') };
   });
 }

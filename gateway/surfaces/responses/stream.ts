@@ -104,11 +104,10 @@ export class ResponsesStreamTranslator {
 
   /** vLLM's body ended. After [DONE] this is '' (already closed); without it the stream failed. */
   end(): string {
-    let out = this.start();
+    const out = this.start();
     if (this.#ended) return out;
-    out += this.#pending.trim().startsWith('data:') ? this.#data(this.#pending.trim().slice(5).trimStart()) : '';
+    // vLLM ends every event with a blank line (vllm.md 4): bytes left over are half an event, a cut.
     this.#pending = '';
-    if (this.#ended) return out;
     return out + this.fail({ code: 'upstream_stream_cut', message: 'The model server ended the stream before it was complete.' });
   }
 
