@@ -61,7 +61,7 @@ class BlockChain {
 /** The sequence of a text prompt, tokenized as /tokenize does (text.ts). */
 export function textSequence(text: string, blockSize: number): PromptSeq {
   const chain = new BlockChain(blockSize);
-  scanTokenIds(text, (id) => chain.push(id));
+  scanTokenIds(text, chain);
   return { tokens: chain.tokens, blocks: chain.blocks };
 }
 

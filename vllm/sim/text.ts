@@ -82,14 +82,19 @@ export function countTokens(text: string): number {
   return n;
 }
 
-/** One pass over `text`: calls `onId` with each token's id (the ids `tokenize` returns); returns the count. */
-export function scanTokenIds(text: string, onId: (id: number) => void): number {
+export interface TokenIdSink {
+  push(id: number): void;
+}
+
+/** One pass over `text`: gives `sink` each token's id (the ids `tokenize` returns); returns the count. */
+export function scanTokenIds(text: string, sink: TokenIdSink): number {
   TOKEN_RE.lastIndex = 0;
   let n = 0;
   let m: RegExpExecArray | null;
   while ((m = TOKEN_RE.exec(text)) !== null) {
     const piece = m[0];
-    onId(SPECIAL_IDS[piece] ?? fnv1a(piece) % ORDINARY_VOCAB);
+    // Only the ChatML specials start with "<" and are longer than one character.
+    sink.push(piece.length > 1 && piece.charCodeAt(0) === 60 ? (SPECIAL_IDS[piece] ?? fnv1a(piece) % ORDINARY_VOCAB) : fnv1a(piece) % ORDINARY_VOCAB);
     n++;
   }
   return n;
