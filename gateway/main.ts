@@ -8,7 +8,8 @@
  * top-level await, no `??` or `?.`), so the one-line message is what an old Node prints.
  */
 
-// package.json "engines" says the same (test/gateway/main.test.ts keeps them equal).
+// package.json "engines" says the same (test/gateway/main.test.ts and test/quickstart/node-pins.test.ts
+// keep them equal).
 const NODE_MAJOR_NEEDED = 24;
 
 const found = process.versions.node;
