@@ -58,6 +58,8 @@ export class RedisRateLimitStore implements RateLimitStore {
   readonly #prefix: string;
   readonly #timeoutMs: number;
   #everReady = false;
+  /** One listener for every call waiting on the first connection (not one each: MaxListenersExceeded). */
+  readonly #firstReady: Promise<void>;
 
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.keyPrefix ?? 'vllm-gateway:rl:';
@@ -80,6 +82,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     client.defineCommand('gatewayRateLimitSettle', { numberOfKeys: 1, lua: SETTLE_LUA });
     // Without an 'error' listener ioredis prints every connection error to the console, unscrubbed.
     client.on('error', (err: Error) => options.onConnectionError?.(err));
+    this.#firstReady = new Promise<void>((resolve) => client.once('ready', () => resolve()));
     client.on('ready', () => {
       this.#everReady = true;
       options.onReady?.();
@@ -105,15 +108,9 @@ export class RedisRateLimitStore implements RateLimitStore {
    */
   async #firstConnection(): Promise<void> {
     if (this.#everReady || (this.#client.status !== 'connecting' && this.#client.status !== 'connect' && this.#client.status !== 'wait')) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#client.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, this.#timeoutMs);
-      this.#client.once('ready', done);
-    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#firstReady, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   async reserve(key: string, limits: Limits, tokens: number, _nowMs: number): Promise<RateLimitDecision> {
