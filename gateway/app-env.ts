@@ -5,9 +5,9 @@
  */
 import type { HttpBindings } from '@hono/node-server';
 import type { ApiKey } from './auth/keys.js';
-import type { RequestRecord } from './observability/request-record.js';
+import type { Call } from './call/call.js';
 
 export type AppEnv = {
   Bindings: HttpBindings;
-  Variables: { rec: RequestRecord; principal: ApiKey };
+  Variables: { call: Call; principal: ApiKey };
 };

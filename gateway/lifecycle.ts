@@ -2,7 +2,9 @@
  * @module lifecycle
  * Graceful drain, shared by SIGTERM/SIGINT and FC's pre-stop hook (fc3.md 3.4, 3.5): stop taking new
  * inference requests, let those in flight finish for up to SHUTDOWN_GRACE_MS, then abort the rest
- * (their streams get an error event, never a clean-looking end).
+ * (their streams get an error event, never a clean-looking end). Draining does not close the listener:
+ * after `/pre-stop` the process stays up (health 503, inference 503 `shutting_down`) until the platform
+ * sends SIGTERM, so it never exits on its own before being told to (issue 9).
  */
 import { ShutdownAbort } from './upstream/failures.js';
 
@@ -14,7 +16,6 @@ export class Lifecycle {
   #draining = false;
   #drained: Promise<void> | undefined;
   readonly #active = new Set<Abortable>();
-  #inflight = 0;
   #idle: (() => void) | undefined;
 
   get draining(): boolean {
@@ -22,21 +23,15 @@ export class Lifecycle {
   }
   /** Inference requests being handled (waiting, queued or upstream). */
   get inflight(): number {
-    return this.#inflight;
+    return this.#active.size;
   }
 
-  enter(): void {
-    this.#inflight++;
-  }
-  leave(): void {
-    this.#inflight--;
-    if (this.#inflight === 0) this.#idle?.();
-  }
-  track(a: Abortable): void {
-    this.#active.add(a);
-  }
-  untrack(a: Abortable): void {
-    this.#active.delete(a);
+  /** Tracks one inference request until the returned function is called (idempotent). */
+  enter(call: Abortable): () => void {
+    this.#active.add(call);
+    return () => {
+      if (this.#active.delete(call) && this.#active.size === 0) this.#idle?.();
+    };
   }
 
   /** Starts draining (idempotent); resolves when nothing is in flight or after `graceMs`, having aborted what was left. */
@@ -45,7 +40,7 @@ export class Lifecycle {
     this.#draining = true;
     onStart?.();
     this.#drained = new Promise<void>((resolve) => {
-      if (this.#inflight === 0) return resolve();
+      if (this.#active.size === 0) return resolve();
       const timer = setTimeout(() => {
         for (const a of this.#active) a.abort(new ShutdownAbort('shutdown grace period elapsed'));
         // Give aborted exchanges a moment to write their error events.

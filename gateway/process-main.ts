@@ -41,12 +41,12 @@ async function main(): Promise<void> {
       `\n  *** VLLM_URL is not set: answers come from the built-in vLLM SIMULATOR at ${sim.url}, not from a model. ***\n` +
         `  *** Set VLLM_URL to a real vLLM server (and NODE_ENV=production) for real answers.              ***\n\n`,
     );
-    config = Object.freeze({ ...config, vllmUrl: sim.url });
+    config = Object.freeze({ ...config, vllmUrl: sim.url, vllmUrls: [sim.url] });
   }
 
   const gateway = await startGateway(config, { version: version() });
-  const { logger } = gateway.deps;
-  if (!gateway.deps.keys() && config.allowAnonymous) logger.warn('ALLOW_ANONYMOUS=true: anyone who reaches this port can use the model');
+  const { logger } = gateway;
+  if (config.allowAnonymous && !config.apiKeys && !config.apiKeysFile) logger.warn('ALLOW_ANONYMOUS=true: anyone who reaches this port can use the model');
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -61,7 +61,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
-    gateway.reloadKeys().catch((err: Error) => logger.error({ err: err.message }, 'API key reload failed; keeping the previous keys'));
+    gateway.reload().catch((err: Error) => logger.error({ err: err.message }, 'reload failed; keeping the previous keys and backends'));
+  });
+  // A promise nobody awaited failed (a background task): a defect to count and log, not a reason to drop
+  // every client's answer by exiting. Request-path promises catch their own errors (issue 9).
+  process.on('unhandledRejection', (reason) => {
+    gateway.metrics.internalErrors.inc({ where: 'unhandled_rejection' });
+    const err = reason instanceof Error ? { name: reason.name, message: reason.message, stack: reason.stack } : { message: String(reason) };
+    logger.error({ err }, 'unhandled promise rejection');
   });
   process.on('uncaughtException', (err) => {
     logger.fatal({ err: { name: err.name, message: err.message, stack: err.stack } }, 'uncaught exception');

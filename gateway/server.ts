@@ -1,47 +1,60 @@
 /**
  * @module server
  * Builds everything a running gateway needs from a Config, starts the HTTP server, and knows how to
- * drain and stop. `main.ts` wraps it in a process; tests call it directly with their own config.
+ * drain and stop. `main` wraps it in a process; tests call it directly with their own config.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { DestinationStream } from 'pino';
-import { Admission } from './admission.js';
+import { Admission, type SlotSource } from './admission.js';
 import { createApp } from './app.js';
 import { KeyRegistry, loadKeys } from './auth/keys.js';
+import type { Backend } from './backends/backend.js';
+import { Discovery } from './backends/discovery.js';
+import { registerBackendMetrics } from './backends/metrics.js';
+import { Picker } from './backends/picker.js';
+import { BackendSet } from './backends/set.js';
+import { CorsPolicy } from './call/cors.js';
 import type { Config } from './config.js';
-import type { GatewayDeps } from './deps.js';
 import { Lifecycle } from './lifecycle.js';
 import { LatencyWindow } from './observability/latency-window.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, type Logger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
+import { KeyLimits } from './pipeline/limits.js';
+import { TargetResolver } from './pipeline/target.js';
 import { SseKeepalive } from './proxy/sse-keepalive.js';
 import { createRateLimitStore } from './rate-limit/index.js';
 import { parseChatRequest, parseCompletionRequest } from './schemas/index.js';
-import { createUpstreamPool } from './upstream/pool.js';
-import { Readiness } from './upstream/readiness.js';
 
 export interface GatewayOptions {
   /** Tests capture log lines through this stream. */
   logDestination?: DestinationStream;
   version?: string;
+  /** Tests inject a resolver for VLLM_DISCOVERY=dns. */
+  resolve?: (host: string) => Promise<string[]>;
 }
 
 export interface RunningGateway {
   url: string;
   port: number;
   server: Server;
-  deps: GatewayDeps;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  backends: BackendSet;
+  admission: Admission<Backend>;
+  lifecycle: Lifecycle;
   /** Stop accepting, finish or abort in-flight requests (SHUTDOWN_GRACE_MS), then release everything. */
   shutdown(): Promise<void>;
-  /** Re-reads API_KEYS / API_KEYS_FILE (SIGHUP). */
-  reloadKeys(): Promise<void>;
+  /** Re-reads API_KEYS / API_KEYS_FILE and VLLM_BACKENDS_FILE (SIGHUP). */
+  reload(): Promise<void>;
+  /** Resolves once a backend is ready (tests), false after `ms`. */
+  waitReady(ms: number): Promise<boolean>;
 }
 
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<RunningGateway> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, destination: options.logDestination });
-  if (!config.vllmUrl) throw new Error('startGateway needs config.vllmUrl; main.ts starts the simulator when it is unset');
+  if (config.vllmUrls.length === 0 && !config.backends.file) throw new Error('startGateway needs VLLM_URL or VLLM_BACKENDS_FILE; main starts the simulator when both are unset');
 
   let registry: KeyRegistry | undefined;
   const reloadKeys = async () => {
@@ -50,48 +63,57 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     logger.info({ keys: entries.length }, registry ? 'API keys loaded' : 'no API keys configured: serving without authentication');
   };
   await reloadKeys();
-  if (!registry && !config.allowAnonymous && config.vllmUrl && (config.apiKeys || config.apiKeysFile)) {
+  if (!registry && !config.allowAnonymous && (config.apiKeys || config.apiKeysFile)) {
     throw new Error('API key list is empty; refusing to serve without authentication (set ALLOW_ANONYMOUS=true to allow it)');
   }
 
-  const pool = createUpstreamPool(config, config.vllmUrl);
-  const admission = new Admission(config.admission);
-  const metrics = new GatewayMetrics({ inFlight: () => admission.inFlight, queued: () => admission.queued });
-  const readiness = new Readiness({
-    pool,
-    apiKey: config.vllmApiKey,
-    onChange: (state, reason) => {
-      metrics.upstreamReady.set(state === 'ready' ? 1 : 0);
-      logger.info({ upstream: state, reason }, `vLLM is ${state}`);
-    },
-  });
-  metrics.upstreamReady.set(0);
-  const lifecycle = new Lifecycle();
-  const deps: GatewayDeps = {
-    config,
-    version: options.version ?? '0.0.0',
-    startedAt: Date.now(),
-    logger,
-    metrics,
-    latency: new LatencyWindow(),
-    pool,
-    readiness,
-    admission,
-    rateLimits: createRateLimitStore(config, { logger, registry: metrics.registry }),
-    keys: () => registry,
-    lifecycle,
-    keepalive: config.sseKeepaliveMs > 0 ? new SseKeepalive(config.sseKeepaliveMs) : undefined,
+  const backends = new BackendSet({ config, logger });
+  const slots: SlotSource<Backend> = {
+    withFreeSlot: (model) => backends.withFreeSlot(model),
+    capacity: () => backends.all().reduce((n, b) => n + (b.usable ? b.maxConcurrent : 0), 0),
+    onSlotFree: (listener) => void backends.onSlotFree(listener),
+    onChange: (listener) => void backends.onChange(() => listener()),
   };
+  const admission = new Admission<Backend>({ maxQueue: config.admission.maxQueue, queueTimeoutMs: config.admission.queueTimeoutMs }, slots);
+  const metrics = new GatewayMetrics({ inFlight: () => admission.inFlight, queued: () => admission.queued, anyReady: () => backends.anyReady });
+  registerBackendMetrics(metrics.registry, backends);
+  const discovery = new Discovery({ config, logger, onSpecs: (specs) => backends.update(specs), ...(options.resolve ? { resolve: options.resolve } : {}) });
+  const rateLimits = createRateLimitStore(config, { logger, registry: metrics.registry });
+  const lifecycle = new Lifecycle();
+  const latency = new LatencyWindow();
+  const startedAt = Date.now();
+  const keepalive = config.sseKeepaliveMs > 0 ? new SseKeepalive(config.sseKeepaliveMs) : undefined;
+  const timeouts = { firstByteMs: config.timeouts.firstByteMs, idleMs: config.timeouts.idleMs, requestMs: config.timeouts.requestMs };
 
   // requestTimeout bounds how long a client may take to send its request (slow-loris), not the answer.
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000, headersTimeout: 30_000 });
+  // Draining keeps the listener open: after /pre-stop the process waits for the platform's SIGTERM.
   const drain = () =>
     lifecycle.drain(config.shutdownGraceMs, () => {
       logger.info({ inflight: lifecycle.inflight, graceMs: config.shutdownGraceMs }, 'draining: no new requests');
-      server.close();
-      server.closeIdleConnections();
     });
-  const app = createApp(deps, drain);
+  const app = createApp({
+    config,
+    logger,
+    metrics,
+    latency,
+    cors: new CorsPolicy(config.corsOrigins),
+    keys: () => registry,
+    lifecycle,
+    backends,
+    drain,
+    inference: {
+      config,
+      lifecycle,
+      targets: new TargetResolver(backends, { aliases: config.modelAliases, fallbacks: config.routing.fallbacks, readyWaitMs: config.readyWaitMs }),
+      limits: new KeyLimits(rateLimits, config.rateLimit, logger, () => metrics.internalErrors.inc({ where: 'settle' })),
+      admission,
+      picker: new Picker(),
+      metrics,
+      forward: { set: backends, admission, metrics, timeouts, failoverAttempts: config.routing.failoverAttempts, readyWaitMs: config.readyWaitMs, keepalive },
+    },
+    status: { version: options.version ?? '0.0.0', startedAt, config, backends, lifecycle, latency, admission, rateLimitStore: () => rateLimits.status() },
+  });
   // zod compiles a schema on its first use (~6 ms); pay that at start, not on the first client's request.
   parseChatRequest({ messages: [{ role: 'user', content: 'warm-up' }] });
   parseCompletionRequest({ prompt: 'warm-up' });
@@ -101,21 +123,43 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  readiness.start();
+  backends.start();
+  await discovery.start();
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  logger.info({ port, host: config.host, upstream: config.vllmUrl }, 'gateway listening');
+  logger.info({ port, host: config.host, backends: backends.all().map((b) => b.displayUrl), discovery: config.backends.discovery }, 'gateway listening');
 
   let stopped: Promise<void> | undefined;
   const shutdown = () =>
     (stopped ??= (async () => {
       await drain();
-      readiness.stop();
+      server.close();
+      server.closeIdleConnections();
+      discovery.stop();
       server.closeAllConnections();
-      await pool.close().catch(() => undefined);
+      await backends.stop().catch(() => undefined);
+      await rateLimits.close().catch(() => undefined);
       logger.info('gateway stopped');
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());
 
-  return { url: `http://${host}:${port}`, port, server, deps, shutdown, reloadKeys };
+  const reload = async () => {
+    await reloadKeys();
+    const result = await discovery.reload();
+    if (!result.ok) logger.error({ err: result.error }, 'VLLM_BACKENDS_FILE reload failed; keeping the previous backends');
+  };
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    server,
+    logger,
+    metrics,
+    backends,
+    admission,
+    lifecycle,
+    shutdown,
+    reload,
+    waitReady: (ms) => backends.waitUsable(undefined, ms),
+  };
 }

@@ -46,7 +46,7 @@ export class GatewayMetrics {
   readonly ttft = new Histogram({
     name: 'gen_ai_server_time_to_first_token_seconds',
     help: 'Streaming time to first token: from the gateway receiving the request to the first body chunk from vLLM being forwarded (for chat the role chunk, which vLLM sends with the first token). Includes gateway queueing.',
-    labelNames: ['route', 'model'] as const,
+    labelNames: ['route', 'model', 'backend'] as const,
     buckets: TTFT_BUCKETS,
     registers: [this.registry],
   });
@@ -94,10 +94,41 @@ export class GatewayMetrics {
 
   readonly upstreamErrors = new Counter({
     name: 'gateway_upstream_errors_total',
-    help: 'Failed exchanges with vLLM, counted when the failure is seen, by kind (connect_refused, reset, *_timeout, http_4xx, http_5xx, stream_error, stream_truncated).',
-    labelNames: ['kind'] as const,
+    help: 'Failed attempts against a vLLM backend, counted when the failure is seen (each failover attempt counts), by kind (connect_refused, reset, *_timeout, http_4xx, http_5xx, stream_error, stream_truncated) and backend.',
+    labelNames: ['kind', 'backend'] as const,
     registers: [this.registry],
   });
+
+  readonly failovers = new Counter({
+    name: 'gateway_failovers_total',
+    help: 'Attempts sent to another backend after a failure before the first byte, counted when the new attempt starts, by the backend that failed and the failure kind.',
+    labelNames: ['from', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly fallbacks = new Counter({
+    name: 'gateway_fallbacks_total',
+    help: 'Requests served by a fallback model (MODEL_FALLBACKS) because the requested model had no ready backend or its queue was full, counted when admitted, by served model names.',
+    labelNames: ['from', 'to'] as const,
+    registers: [this.registry],
+  });
+
+  readonly internalErrors = new Counter({
+    name: 'gateway_internal_errors_total',
+    help: "Answers of 500 internal_error from the gateway itself (a defect: each one is logged at error level with its stack), and failed background tasks (task=settle, ...), counted when they happen.",
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
+
+  readonly #backendLabels = new Set<string>();
+
+  /** A bounded `backend` label: the first 64 backend names as they are, the rest as `other` (DNS churn). */
+  backendLabel(name: string): string {
+    if (this.#backendLabels.has(name)) return name;
+    if (this.#backendLabels.size >= 64) return 'other';
+    this.#backendLabels.add(name);
+    return name;
+  }
 
   readonly clientAborts = new Counter({
     name: 'gateway_client_aborts_total',
@@ -106,21 +137,25 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  readonly upstreamReady = new Gauge({
-    name: 'gateway_upstream_ready',
-    help: '1 while vLLM answers /health 200 and lists its models, else 0; updated on every readiness change.',
-    registers: [this.registry],
-  });
+  readonly upstreamReady: Gauge;
 
   /** @param sample read at scrape time, so the gauges cost nothing per request. */
-  constructor(sample: { inFlight: () => number; queued: () => number }) {
+  constructor(sample: { inFlight: () => number; queued: () => number; anyReady: () => boolean }) {
     collectDefaultMetrics({ register: this.registry });
     this.inFlight = new Gauge({
       name: 'gateway_in_flight_requests',
-      help: 'Inference requests holding an admission slot (sent to vLLM and not yet finished), sampled at scrape time.',
+      help: 'Inference requests holding an admission slot on some backend (sent to vLLM and not yet finished), sampled at scrape time; gateway_backend_in_flight has each backend.',
       registers: [this.registry],
       collect() {
         this.set(sample.inFlight());
+      },
+    });
+    this.upstreamReady = new Gauge({
+      name: 'gateway_upstream_ready',
+      help: '1 while at least one vLLM backend answers /health 200 and lists its models, else 0; sampled at scrape time (gateway_backend_up has each backend).',
+      registers: [this.registry],
+      collect() {
+        this.set(sample.anyReady() ? 1 : 0);
       },
     });
     this.queued = new Gauge({

@@ -5,30 +5,42 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.js';
-import type { GatewayDeps } from '../deps.js';
+import type { BackendSet } from '../backends/set.js';
+import type { Lifecycle } from '../lifecycle.js';
 import { PATHS } from './paths.js';
 
-export function healthRoutes(deps: GatewayDeps, drain: () => Promise<void>): Hono<AppEnv> {
-  const { readiness, lifecycle, config } = deps;
+export interface HealthSources {
+  backends: BackendSet;
+  lifecycle: Lifecycle;
+  initializeTimeoutMs: number;
+}
+
+export function healthRoutes({ backends, lifecycle, initializeTimeoutMs }: HealthSources, drain: () => Promise<void>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const ready = () => ({ status: 'ready', model: backends.defaultModel()?.id ?? null, backends_ready: backends.all().filter((b) => b.usable).length });
+  const notReady = () => {
+    const first = backends.all()[0];
+    return { status: first?.state === 'unhealthy' ? 'unhealthy' : 'starting', reason: first?.readiness.reason ?? 'no backend configured' };
+  };
 
   app.get(PATHS.livez, (c) => c.json({ status: 'alive' }));
 
-  // 200 only when vLLM is ready, so FC and compose route traffic only to an instance that can answer.
+  // 200 while at least one backend is ready, so FC, compose and Kubernetes route traffic only to an instance that can answer.
   app.get(PATHS.health, (c) => {
     if (lifecycle.draining) return c.json({ status: 'draining', reason: 'the gateway is shutting down' }, 503);
-    if (!readiness.isReady) return c.json({ status: readiness.state, reason: readiness.reason }, 503);
-    return c.json({ status: 'ready', model: readiness.models[0]?.id ?? null });
+    if (!backends.anyReady) return c.json(notReady(), 503);
+    return c.json(ready());
   });
 
-  // FC's initializer runs before the first request reaches the instance: block until vLLM has loaded.
+  // FC's initializer runs before the first request reaches the instance: block until a backend has loaded.
   app.post(PATHS.initialize, async (c) => {
-    const ready = await readiness.waitReady(config.initializeTimeoutMs, c.req.raw.signal);
-    if (!ready) return c.json({ status: readiness.state, reason: readiness.reason }, 503);
-    return c.json({ status: 'ready', model: readiness.models[0]?.id ?? null });
+    const ok = await backends.waitUsable(undefined, initializeTimeoutMs, c.req.raw.signal);
+    if (!ok) return c.json(notReady(), 503);
+    return c.json(ready());
   });
 
-  // FC's pre-stop hook: drain in-flight requests (bounded by SHUTDOWN_GRACE_MS), then answer.
+  // FC's pre-stop hook: drain in-flight requests (bounded by SHUTDOWN_GRACE_MS), then answer. The process
+  // stays up (health 503, inference 503) until SIGTERM: it never exits on its own (issue 9).
   app.get(PATHS.preStop, async (c) => {
     await drain();
     return c.json({ status: 'drained' });

@@ -90,6 +90,19 @@ export function failureMidStream(kind: FailureKind, timeouts: { idleMs: number; 
   return new GatewayError(502, 'The connection to the model server was lost; the answer is incomplete.', { type: 'upstream_error', code: 'upstream_stream_truncated' });
 }
 
+export function shuttingDown(): GatewayError {
+  return new GatewayError(503, 'The gateway is shutting down; retry shortly.', { type: 'server_error', code: 'shutting_down', headers: { 'retry-after': '5' } });
+}
+
+/** Every backend of the model is ejected or down: fail fast instead of waiting on a dead one (issue 10). */
+export function modelUnavailable(model: string, retryAfterS: number): GatewayError {
+  return new GatewayError(503, `No backend serving \`${model.slice(0, 200)}\` is available right now; retry shortly.`, {
+    type: 'server_error',
+    code: 'model_unavailable',
+    headers: { 'retry-after': String(retryAfterS) },
+  });
+}
+
 export function modelStarting(retryAfterS: number): GatewayError {
   return new GatewayError(503, 'The model server is starting or restarting; retry shortly.', {
     type: 'server_error',

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Admission, type AdmissionOptions, type Release, type RejectReason } from '../../gateway/admission.js';
+import { Admission, type AdmissionOptions, type RejectReason, type SlotBackend, type SlotSource } from '../../gateway/admission.js';
 import { GatewayError } from '../../gateway/errors.js';
 
 beforeEach(() => {
@@ -9,13 +9,89 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+type Release = () => void;
+
+/** A backend with a fixed number of slots, serving the models listed. */
+class FakeBackend implements SlotBackend {
+  inFlight = 0;
+  usable = true;
+  constructor(
+    readonly id: string,
+    readonly maxConcurrent: number,
+    readonly models: readonly string[],
+    readonly set: FakeSet,
+  ) {}
+  get hasFreeSlot() {
+    return this.usable && this.inFlight < this.maxConcurrent;
+  }
+  serves(model: string) {
+    return this.models.includes(model);
+  }
+  take() {
+    this.inFlight++;
+  }
+  put() {
+    this.inFlight--;
+    for (const l of this.set.slotListeners) l(this);
+  }
+}
+
+/** The admission's view of a backend set, with backends that can be made (un)usable. */
+class FakeSet implements SlotSource<FakeBackend> {
+  readonly backends: FakeBackend[] = [];
+  readonly slotListeners: Array<(b: FakeBackend) => void> = [];
+  readonly changeListeners: Array<() => void> = [];
+  add(id: string, maxConcurrent: number, models: readonly string[] = ['m']) {
+    const b = new FakeBackend(id, maxConcurrent, models, this);
+    this.backends.push(b);
+    for (const l of this.changeListeners) l();
+    return b;
+  }
+  setUsable(b: FakeBackend, usable: boolean) {
+    b.usable = usable;
+    for (const l of this.changeListeners) l();
+  }
+  withFreeSlot(model: string) {
+    return this.backends.filter((b) => b.hasFreeSlot && b.serves(model));
+  }
+  capacity() {
+    return this.backends.reduce((n, b) => n + (b.usable ? b.maxConcurrent : 0), 0);
+  }
+  onSlotFree(l: (b: FakeBackend) => void) {
+    this.slotListeners.push(l);
+  }
+  onChange(l: () => void) {
+    this.changeListeners.push(l);
+  }
+}
+
+const first = (c: FakeBackend[]) => c[0];
+
+/**
+ * The single-backend view most tests use: `tryAcquire(key)` / `acquire(key, signal)` for model `m`,
+ * slots as release functions.
+ */
+function singleModel(inner: Admission<FakeBackend>) {
+  return {
+    get inFlight() {
+      return inner.inFlight;
+    },
+    get queued() {
+      return inner.queued;
+    },
+    queuedFor: (key: string) => inner.queuedFor(key),
+    tryAcquire: (key: string): Release | undefined => inner.tryAcquire({ key, model: 'm', choose: first })?.release,
+    acquire: (key: string, signal: AbortSignal): Promise<Release> => inner.acquire({ key, model: 'm', choose: first }, signal).then((slot) => slot.release),
+  };
+}
+
 /** An admission controller that records rejections, and a helper that tracks each waiter's outcome. */
-function setup(options: Partial<AdmissionOptions> = {}) {
+function setup(options: Partial<AdmissionOptions & { maxConcurrent: number }> = {}) {
   const rejected: Array<[RejectReason, string]> = [];
-  const admission = new Admission(
-    { maxConcurrent: 1, maxQueue: 4, queueTimeoutMs: 10_000, ...options },
-    { onReject: (reason, key) => rejected.push([reason, key]) },
-  );
+  const set = new FakeSet();
+  set.add('b1', options.maxConcurrent ?? 1);
+  const inner = new Admission<FakeBackend>({ maxQueue: 4, queueTimeoutMs: 10_000, ...options }, set, { onReject: (reason, key) => rejected.push([reason, key]) });
+  const admission = singleModel(inner);
   const admitted: string[] = [];
   const releases = new Map<string, Release>();
   const errors = new Map<string, unknown>();
@@ -34,7 +110,7 @@ function setup(options: Partial<AdmissionOptions> = {}) {
     releases.get(label)!();
     await vi.advanceTimersByTimeAsync(0);
   };
-  return { admission, rejected, admitted, releases, errors, wait, release };
+  return { admission, inner, set, rejected, admitted, releases, errors, wait, release };
 }
 
 function overloaded(err: unknown): GatewayError {
@@ -305,9 +381,82 @@ describe('Retry-After', () => {
 
 describe('options', () => {
   it('refuses impossible sizes', () => {
-    expect(() => new Admission({ maxConcurrent: 0, maxQueue: 1, queueTimeoutMs: 1 })).toThrow(RangeError);
-    expect(() => new Admission({ maxConcurrent: 1.5, maxQueue: 1, queueTimeoutMs: 1 })).toThrow(RangeError);
-    expect(() => new Admission({ maxConcurrent: 1, maxQueue: -1, queueTimeoutMs: 1 })).toThrow(RangeError);
-    expect(() => new Admission({ maxConcurrent: 1, maxQueue: 1, queueTimeoutMs: 0 })).toThrow(RangeError);
+    const set = new FakeSet();
+    expect(() => new Admission({ maxQueue: -1, queueTimeoutMs: 1 }, set)).toThrow(RangeError);
+    expect(() => new Admission({ maxQueue: 1.5, queueTimeoutMs: 1 }, set)).toThrow(RangeError);
+    expect(() => new Admission({ maxQueue: 1, queueTimeoutMs: 0 }, set)).toThrow(RangeError);
+  });
+});
+
+describe('several backends and models', () => {
+  const req = (key: string, model: string, choose = first) => ({ key, model, choose });
+
+  it('each backend takes its own concurrency; a freed slot goes to a waiter that backend can serve', async () => {
+    const set = new FakeSet();
+    const a = set.add('a', 1, ['big']);
+    const b = set.add('b', 2, ['big', 'small']);
+    const admission = new Admission<FakeBackend>({ maxQueue: 8, queueTimeoutMs: 10_000 }, set);
+    const s1 = admission.tryAcquire(req('k', 'big'))!;
+    const s2 = admission.tryAcquire(req('k', 'big'))!;
+    const s3 = admission.tryAcquire(req('k', 'big'))!;
+    expect([s1.backend.id, s2.backend.id, s3.backend.id]).toEqual(['a', 'b', 'b']);
+    expect(admission.tryAcquire(req('k', 'big'))).toBeUndefined();
+    const waitingBig = admission.acquire(req('k', 'big'), new AbortController().signal);
+    expect(admission.queued).toBe(1);
+    s1.release();
+    const got = await waitingBig;
+    expect(got.backend).toBe(a);
+    expect(a.inFlight).toBe(1);
+    expect(admission.inFlight).toBe(3);
+    expect(b.inFlight).toBe(2);
+  });
+
+  it('waiters for one model never block a request for another model that has a free slot', async () => {
+    const set = new FakeSet();
+    set.add('gpu', 1, ['big']);
+    set.add('cpu', 1, ['small']);
+    const admission = new Admission<FakeBackend>({ maxQueue: 8, queueTimeoutMs: 10_000 }, set);
+    admission.tryAcquire(req('k', 'big'))!;
+    const queued = admission.acquire(req('k', 'big'), new AbortController().signal);
+    void queued.catch(() => undefined);
+    expect(admission.queued).toBe(1);
+    const small = admission.tryAcquire(req('other', 'small'));
+    expect(small?.backend.id).toBe('cpu');
+    // A slot freed on the CPU backend is not handed to the waiter for `big`.
+    small!.release();
+    expect(admission.queued).toBe(1);
+  });
+
+  it('a backend becoming usable serves the queue at once, fairly across keys', async () => {
+    const set = new FakeSet();
+    const a = set.add('a', 1);
+    const admission = new Admission<FakeBackend>({ maxQueue: 8, queueTimeoutMs: 10_000 }, set);
+    admission.tryAcquire(req('x', 'm'))!;
+    const order: string[] = [];
+    const wait = (key: string, label: string) => admission.acquire(req(key, 'm'), new AbortController().signal).then(() => order.push(label));
+    const all = [wait('x', 'x1'), wait('x', 'x2'), wait('y', 'y1')];
+    expect(a.inFlight).toBe(1);
+    set.add('b', 2);
+    await Promise.all(all.slice(0, 1).concat(all.slice(2)));
+    expect(order).toEqual(['x1', 'y1']);
+    expect(admission.queued).toBe(1);
+  });
+
+  it('a failover request skips the backends it already tried', () => {
+    const set = new FakeSet();
+    set.add('a', 4);
+    set.add('b', 4);
+    const admission = new Admission<FakeBackend>({ maxQueue: 8, queueTimeoutMs: 10_000 }, set);
+    const slot = admission.tryAcquire({ key: 'k', model: 'm', exclude: new Set(['a']), choose: first });
+    expect(slot?.backend.id).toBe('b');
+    expect(admission.tryAcquire({ key: 'k', model: 'm', exclude: new Set(['a', 'b']), choose: first })).toBeUndefined();
+  });
+
+  it('MAX_QUEUE=0 refuses at once when every slot is taken', async () => {
+    const set = new FakeSet();
+    set.add('a', 1);
+    const admission = new Admission<FakeBackend>({ maxQueue: 0, queueTimeoutMs: 10_000 }, set);
+    admission.tryAcquire(req('k', 'm'))!;
+    await expect(admission.acquire(req('k', 'm'), new AbortController().signal)).rejects.toMatchObject({ status: 503, reason: 'queue_full' });
   });
 });

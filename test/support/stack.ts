@@ -54,7 +54,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   });
   const gw = await startGateway(config, { logDestination: destination, version: 'test' });
-  if (!options.noWait) await gw.deps.readiness.waitReady(5_000);
+  if (!options.noWait) await gw.waitReady(5_000);
   const url = gw.url;
   return {
     sim,

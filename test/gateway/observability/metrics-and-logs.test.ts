@@ -58,7 +58,8 @@ describe('metrics for a known sequence', () => {
     expect(delta(after, before, 'gateway_rejections_total{reason="invalid"}')).toBe(1);
     expect(delta(after, before, 'gateway_rejections_total{reason="model_not_found"}')).toBe(1);
     const chat = 'route="/v1/chat/completions",model="qwen2.5-7b-instruct"';
-    expect(delta(after, before, `gen_ai_server_time_to_first_token_seconds_count{${chat}}`)).toBe(2);
+    const backend = stack.gw.backends.all()[0]!.name;
+    expect(delta(after, before, `gen_ai_server_time_to_first_token_seconds_count{${chat},backend="${backend}"}`)).toBe(2);
     expect(delta(after, before, `gen_ai_server_time_per_output_token_seconds_count{${chat}}`)).toBe(2);
     // The 4-token stream at 1 ms per token adds ~0.001 s, the paced one ~0.040 s (the simulator never sends sooner).
     const tpot = delta(after, before, `gen_ai_server_time_per_output_token_seconds_sum{${chat}}`);

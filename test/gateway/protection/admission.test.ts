@@ -34,7 +34,7 @@ describe('admission', () => {
     await sleep(20);
     const c = post(`${stack.url}/v1/chat/completions`, chatBody('C'));
     await sleep(20);
-    expect(stack.gw.deps.admission.queued).toBe(2);
+    expect(stack.gw.admission.queued).toBe(2);
     const d = await post(`${stack.url}/v1/chat/completions`, chatBody('D'));
     expect(d.status).toBe(503);
     expect(d.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -67,10 +67,10 @@ describe('admission', () => {
     await sleep(50);
     const dropB = droppable(stack.url, chatBody('B'));
     await sleep(50);
-    expect(stack.gw.deps.admission.queued).toBe(1);
+    expect(stack.gw.admission.queued).toBe(1);
     dropB();
     await sleep(50);
-    expect(stack.gw.deps.admission.queued).toBe(0);
+    expect(stack.gw.admission.queued).toBe(0);
     const c = post(`${stack.url}/v1/chat/completions`, chatBody('C'));
     expect((await a).status).toBe(200);
     expect((await c).status).toBe(200);
@@ -103,7 +103,7 @@ describe('admission', () => {
       await sleep(15);
     }
     await sleep(30);
-    expect(stack.gw.deps.admission.queued).toBe(4);
+    expect(stack.gw.admission.queued).toBe(4);
     const calms: Array<Promise<Response>> = [];
     for (const i of [1, 2]) {
       calms.push(post(`${stack.url}/v1/chat/completions`, chatBody(`C${i}`), calm));

@@ -78,7 +78,7 @@ describe('API keys', () => {
 
   it('re-reads API_KEYS_FILE on reload (SIGHUP): new keys work, removed keys stop working', async () => {
     writeFileSync(keysFile, 'dave:sk-dave-new-key\n');
-    await stack.gw.reloadKeys();
+    await stack.gw.reload();
     expect((await post(`${stack.url}/v1/chat/completions`, chatBody('hi'), { authorization: 'Bearer sk-dave-new-key' })).status).toBe(200);
     expect((await post(`${stack.url}/v1/chat/completions`, chatBody('hi'), { authorization: 'Bearer sk-carol-file-key' })).status).toBe(401);
     expect((await post(`${stack.url}/v1/chat/completions`, chatBody('hi'), { authorization: 'Bearer sk-alice-123456' })).status).toBe(200);

@@ -58,7 +58,7 @@ describe('cold start and readiness', () => {
       expect(performance.now() - t0).toBeGreaterThan(300);
       expect(restarted.requests).toHaveLength(1);
       const metrics = await (await fetch(`${stack.url}/metrics`)).text();
-      expect(metrics).toMatch(/gateway_upstream_errors_total\{kind="connect_refused"\} 1/);
+      expect(metrics).toMatch(/gateway_upstream_errors_total\{kind="connect_refused",backend="[^"]+"\} 1/);
     } finally {
       await restarted.close();
     }
@@ -68,7 +68,7 @@ describe('cold start and readiness', () => {
     stack = await startStack({ sim: { deathExitMs: 5_000 } });
     expect((await fetch(`${stack.url}/health`)).status).toBe(200);
     stack.sim.killEngine();
-    await stack.gw.deps.readiness.probeNow();
+    await stack.gw.backends.all()[0]!.readiness.probeNow();
     const res = await fetch(`${stack.url}/health`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ status: 'unhealthy' });
@@ -80,7 +80,7 @@ describe('shutdown', () => {
     stack = await startStack({ env: { SHUTDOWN_GRACE_MS: '5000' } });
     const inflight = post(`${stack.url}/v1/chat/completions`, chatBody('finishing [[sim:itl=20]]', { stream: true, max_tokens: 30 }));
     await new Promise((r) => setTimeout(r, 100));
-    const draining = stack.gw.deps.lifecycle.drain(5_000);
+    const draining = stack.gw.lifecycle.drain(5_000);
     expect((await fetch(`${stack.url}/health`).catch(() => undefined))?.status ?? 503).toBe(503);
     const text = await (await inflight).text();
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
@@ -103,7 +103,7 @@ describe('shutdown', () => {
     stack = await startStack();
     const res = await fetch(`${stack.url}/pre-stop`);
     expect(res.status).toBe(200);
-    expect(stack.gw.deps.lifecycle.draining).toBe(true);
+    expect(stack.gw.lifecycle.draining).toBe(true);
   });
 });
 
@@ -131,7 +131,7 @@ describe('what reaches vLLM', () => {
 
   it('a wrong VLLM_API_KEY keeps the gateway unready and says why, instead of blaming the client', async () => {
     stack = await startStack({ sim: { apiKeys: ['right'] }, env: { VLLM_API_KEY: 'wrong', READY_WAIT_MS: '300' }, noWait: true });
-    await stack.gw.deps.readiness.probeNow();
+    await stack.gw.backends.all()[0]!.readiness.probeNow();
     const health = await fetch(`${stack.url}/health`);
     expect(health.status).toBe(503);
     expect(((await health.json()) as { reason: string }).reason).toMatch(/401: check VLLM_API_KEY/);

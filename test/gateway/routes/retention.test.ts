@@ -51,8 +51,8 @@ async function round(): Promise<void> {
     }),
   ).finally(() => controllers.forEach((ac) => ac.abort()));
   // Every upstream request is gone before the heap is read: the gateway has finished with each one.
-  for (let i = 0; i < 100 && (stack.gw.deps.admission.inFlight > 0 || stack.sim.running() + stack.sim.waiting() > 0); i++) await sleep(20);
-  expect(stack.gw.deps.admission.inFlight).toBe(0);
+  for (let i = 0; i < 100 && (stack.gw.admission.inFlight > 0 || stack.sim.running() + stack.sim.waiting() > 0); i++) await sleep(20);
+  expect(stack.gw.admission.inFlight).toBe(0);
   // The simulator keeps its last 1000 records for other tests' assertions: not the gateway's memory.
   stack.sim.requests.length = 0;
 }
