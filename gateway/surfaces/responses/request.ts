@@ -20,7 +20,7 @@ import { responseShell } from './response.js';
 import { responsesRequestSchema, type ResponsesRequest } from './schema.js';
 import { translateTextFormat, translateToolChoice, translateTools } from './tools.js';
 import { truncateToFit } from './truncation.js';
-import type { ResponseEcho, ResponseObject } from './types.js';
+import type { FunctionToolEcho, ResponseEcho, ResponseObject } from './types.js';
 
 export interface PrepareOptions {
   store: StateStore;
@@ -90,8 +90,8 @@ async function loadHistory(r: ResponsesRequest, o: PrepareOptions): Promise<{ hi
   return { history: [], conversationId: undefined };
 }
 
-function echo(r: ResponsesRequest, tools: Array<Record<string, unknown>>, conversationId: string | undefined): ResponseEcho {
-  return {
+function echo(r: ResponsesRequest, tools: FunctionToolEcho[], conversationId: string | undefined): ResponseEcho {
+  const fields: ResponseEcho = {
     instructions: r.instructions ?? null,
     metadata: r.metadata ?? {},
     temperature: r.temperature ?? null,
@@ -106,12 +106,13 @@ function echo(r: ResponsesRequest, tools: Array<Record<string, unknown>>, conver
     previous_response_id: r.previous_response_id ?? null,
     conversation: conversationId ? { id: conversationId } : null,
     store: r.store ?? true,
-    user: r.user ?? null,
     service_tier: 'default',
     top_logprobs: r.top_logprobs ?? 0,
     reasoning: { effort: null, summary: null },
     background: false,
   };
+  if (r.user !== undefined) fields.user = r.user;
+  return fields;
 }
 
 /** Validates and translates one Responses request. Throws GatewayError (400/404) or the store's errors. */

@@ -32,7 +32,6 @@ export function responseShell(init: ShellInit): ResponseObject {
     model: init.model,
     output: [],
     output_text: '',
-    usage: null,
     access_programs: null,
     ...init.echo,
   };
@@ -78,19 +77,20 @@ export function finishResponse(
   shell: ResponseObject,
   output: OutputItem[],
   finishReason: string | undefined,
-  usage: ResponseUsage | null,
+  usage: ResponseUsage | undefined,
   nowS = Math.floor(Date.now() / 1000),
 ): ResponseObject {
   const incomplete = finishReason === 'length';
-  return {
+  const done: ResponseObject = {
     ...shell,
     status: incomplete ? 'incomplete' : 'completed',
     completed_at: incomplete ? null : nowS,
     incomplete_details: incomplete ? { reason: 'max_output_tokens' } : null,
     output,
     output_text: outputText(output),
-    usage,
   };
+  if (usage) done.usage = usage;
+  return done;
 }
 
 interface ChatToolCall {
@@ -123,6 +123,8 @@ export function responseFromChatCompletion(shell: ResponseObject, completion: un
 }
 
 /** The shell, failed (a stream cut by vLLM or by the gateway). */
-export function failResponse(shell: ResponseObject, output: OutputItem[], message: string, usage: ResponseUsage | null): ResponseObject {
-  return { ...shell, status: 'failed', error: { code: 'server_error', message }, output, output_text: outputText(output), usage };
+export function failResponse(shell: ResponseObject, output: OutputItem[], message: string, usage: ResponseUsage | undefined): ResponseObject {
+  const failed: ResponseObject = { ...shell, status: 'failed', error: { code: 'server_error', message }, output, output_text: outputText(output) };
+  if (usage) failed.usage = usage;
+  return failed;
 }

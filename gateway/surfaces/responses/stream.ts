@@ -117,7 +117,7 @@ export class ResponsesStreamTranslator {
     if (this.#ended) return out;
     this.#ended = true;
     for (const item of this.#output) item.status = item.status === 'in_progress' ? 'incomplete' : item.status;
-    this.#response = failResponse(this.shell, this.#output, reason.message, this.#usage ? usageFromChat(this.#usage) : null);
+    this.#response = failResponse(this.shell, this.#output, reason.message, this.#usage ? usageFromChat(this.#usage) : undefined);
     out += this.#event('response.failed', { response: this.#response });
     return out + this.#event('error', { code: reason.code, message: reason.message, param: null });
   }

@@ -11,6 +11,7 @@
 import { invalidRequest } from '../../errors.js';
 import { PARSE_PARAMS, toInvalidRequest } from '../../schemas/issues.js';
 import { functionTool, type ResponsesRequest } from './schema.js';
+import type { FunctionToolEcho } from './types.js';
 
 type Json = Record<string, unknown>;
 
@@ -21,9 +22,9 @@ function withoutSchemaKeyword(schema: Json | null | undefined): Json | undefined
   return rest;
 }
 
-export function translateTools(tools: ResponsesRequest['tools']): { tools: Json[] | undefined; echoTools: Json[] } {
+export function translateTools(tools: ResponsesRequest['tools']): { tools: Json[] | undefined; echoTools: FunctionToolEcho[] } {
   const chat: Json[] = [];
-  const echo: Json[] = [];
+  const echo: FunctionToolEcho[] = [];
   for (const [i, raw] of (tools ?? []).entries()) {
     if (raw.type !== 'function') {
       throw invalidRequest(
@@ -45,7 +46,7 @@ export function translateTools(tools: ResponsesRequest['tools']): { tools: Json[
   return { tools: chat.length > 0 ? chat : undefined, echoTools: echo };
 }
 
-export function translateToolChoice(choice: ResponsesRequest['tool_choice'], tools: readonly Json[]): unknown {
+export function translateToolChoice(choice: ResponsesRequest['tool_choice'], tools: readonly FunctionToolEcho[]): unknown {
   if (choice === undefined || choice === null) return undefined;
   if (tools.length === 0) {
     // vLLM refuses tool_choice without tools; "auto" and "none" mean the same as nothing then.

@@ -49,23 +49,34 @@ export interface ResponseError {
   message: string;
 }
 
+export interface FunctionToolEcho {
+  type: 'function';
+  name: string;
+  description: string | null;
+  parameters: Record<string, unknown>;
+  strict: boolean;
+}
+
+export type ToolChoiceEcho = 'none' | 'auto' | 'required' | { type: 'function'; name: string };
+
 /** The request fields a Response echoes (SDK: Response). */
 export interface ResponseEcho {
   instructions: string | null;
   metadata: Record<string, string> | null;
   temperature: number | null;
   top_p: number | null;
-  tools: Array<Record<string, unknown>>;
-  tool_choice: unknown;
+  tools: FunctionToolEcho[];
+  tool_choice: ToolChoiceEcho;
   parallel_tool_calls: boolean;
-  text: { format: Record<string, unknown>; verbosity?: string | null };
+  text: { format: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean | null }; verbosity?: 'low' | 'medium' | 'high' | null };
   truncation: 'auto' | 'disabled';
   max_output_tokens: number | null;
   max_tool_calls: number | null;
   previous_response_id: string | null;
   conversation: { id: string } | null;
   store: boolean;
-  user: string | null;
+  /** Absent when not sent (the SDK types it optional, not nullable). */
+  user?: string;
   service_tier: 'default';
   top_logprobs: number | null;
   reasoning: { effort: null; summary: null };
@@ -84,6 +95,7 @@ export interface ResponseObject extends ResponseEcho {
   output: OutputItem[];
   /** Concatenated output text, as the SDK's own `output_text` convenience property. */
   output_text: string;
-  usage: ResponseUsage | null;
+  /** Absent until the end (the SDK types it optional, not nullable). */
+  usage?: ResponseUsage;
   access_programs: null;
 }

@@ -20,7 +20,7 @@ afterAll(async () => {
 const ECHO: ResponseEcho = {
   instructions: null, metadata: {}, temperature: null, top_p: null, tools: [], tool_choice: 'auto', parallel_tool_calls: true,
   text: { format: { type: 'text' } }, truncation: 'disabled', max_output_tokens: null, max_tool_calls: null, previous_response_id: null,
-  conversation: null, store: true, user: null, service_tier: 'default', top_logprobs: 0, reasoning: { effort: null, summary: null }, background: false,
+  conversation: null, store: true, service_tier: 'default', top_logprobs: 0, reasoning: { effort: null, summary: null }, background: false,
 };
 const translator = () => new ResponsesStreamTranslator(responseShell({ id: 'resp_test', model: 'qwen2.5-7b-instruct', createdAt: 1, echo: ECHO }));
 
