@@ -198,7 +198,9 @@ export class ConfigError extends Error {
 
 /** Parses the environment. Throws a ConfigError whose message names every bad variable. */
 export function parseConfig(env: Env): Config {
-  const result = EnvSchema.safeParse(env);
+  // An empty value is an unset one: compose's `${VAR:-}` and Kubernetes' empty Secret keys pass "" (issue 11).
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = EnvSchema.safeParse(set);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

@@ -42,13 +42,17 @@ export interface ForwardInput {
   slot: Slot<Backend>;
   /** Picks among candidates for a further attempt (the same picker as the first). */
   choose: (candidates: Backend[]) => Backend | undefined;
+  /** The fallback tier for `model` when it has no backend left (undefined: none, or refused by the client). */
+  fallback: (model: string) => string | undefined;
 }
 
-export async function forward(opts: ForwardOptions, input: ForwardInput): Promise<{ outcome: ExchangeOutcome; slot: Slot<Backend> | undefined }> {
-  const { call, request, out, model } = input;
+export async function forward(opts: ForwardOptions, input: ForwardInput): Promise<{ outcome: ExchangeOutcome; slot: Slot<Backend> | undefined; model: string }> {
+  const { call, request, out } = input;
   const deadline = call.startedAt + opts.timeouts.requestMs;
   const tried = new Set<string>();
   let slot: Slot<Backend> = input.slot;
+  let model = input.model;
+  let body = input.body;
   call.overheadMs = performance.now() - call.startedAt - call.waitedMs;
   for (let attempt = 0; ; attempt++) {
     const backend = slot.backend;
@@ -58,7 +62,7 @@ export async function forward(opts: ForwardOptions, input: ForwardInput): Promis
       apiKey: backend.apiKey,
       hostHeader: backend.hostHeader,
       path: input.surface.upstreamPath,
-      body: input.body,
+      body,
       request,
       requestId: call.id,
       timeouts: opts.timeouts,
@@ -69,13 +73,25 @@ export async function forward(opts: ForwardOptions, input: ForwardInput): Promis
     }).start().outcome;
     judge(opts, backend, model, outcome);
     if (outcome.responded || outcome.clientAborted || call.signal.aborted || !failsOver(outcome, request.stream) || attempt >= opts.failoverAttempts) {
-      return { outcome, slot };
+      return { outcome, slot, model };
     }
     const refused = outcome.failureKind === 'connect_refused';
     if (!refused) tried.add(backend.id);
     slot.release();
-    const next = await nextSlot(opts, input, tried, refused, deadline);
-    if (!next) return { outcome, slot: undefined };
+    let next = await nextSlot(opts, input, model, tried, refused && !input.fallback(model), deadline);
+    if (!next) {
+      // The model has no backend left: its fallback tier takes the request, when there is one (issue 10).
+      const to = input.fallback(model);
+      if (to === undefined) return { outcome, slot: undefined, model };
+      next = await nextSlot(opts, input, to, tried, false, deadline);
+      if (!next) return { outcome, slot: undefined, model };
+      call.fallback = `${model}->${to}`;
+      call.addHeaders({ 'x-gateway-fallback': call.fallback });
+      opts.metrics.fallbacks.inc({ from: model, to });
+      model = to;
+      request.body.model = to;
+      body = JSON.stringify(request.body);
+    }
     slot = next;
     call.failovers++;
     opts.metrics.failovers.inc({ from: opts.metrics.backendLabel(backend.name), kind: outcome.failureKind ?? 'other' });
@@ -111,11 +127,11 @@ function failsOver(o: ExchangeOutcome, stream: boolean): boolean {
 }
 
 /** A slot on another backend of the model (or, after a refusal, the same one once it is back). */
-async function nextSlot(opts: ForwardOptions, input: ForwardInput, tried: ReadonlySet<string>, refused: boolean, deadline: number): Promise<Slot<Backend> | undefined> {
-  const { call, model } = input;
+async function nextSlot(opts: ForwardOptions, input: ForwardInput, model: string, tried: ReadonlySet<string>, waitForRestart: boolean, deadline: number): Promise<Slot<Backend> | undefined> {
+  const { call } = input;
   const others = () => opts.set.usableFor(model).filter((b) => !tried.has(b.id));
   if (others().length === 0) {
-    if (!refused) return undefined;
+    if (!waitForRestart) return undefined;
     const t0 = performance.now();
     const ready = await opts.set.waitUsable(model, Math.min(opts.readyWaitMs, deadline - performance.now()), call.signal);
     call.waitedMs += performance.now() - t0;

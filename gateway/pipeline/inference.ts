@@ -102,8 +102,10 @@ export function inferenceHandler(surface: Surface, stages: InferenceStages) {
       request.body.model = target.model;
       call.abortPhase = 'upstream';
 
-      const result = await forward(stages.forward, { call, surface, request, model: target.model, body: JSON.stringify(request.body), out, slot, choose });
+      const fallback = (model: string) => (allowFallback ? targets.fallbackFor(model) : undefined);
+      const result = await forward(stages.forward, { call, surface, request, model: target.model, body: JSON.stringify(request.body), out, slot, choose, fallback });
       slot = result.slot;
+      call.model = result.model;
       const { outcome } = result;
       call.status = outcome.status;
       call.usage = outcome.usage;
@@ -118,7 +120,7 @@ export function inferenceHandler(surface: Surface, stages: InferenceStages) {
       settled = outcome.usage ? outcome.usage.total_tokens : outcome.responded ? undefined : 0;
       if (!outcome.responded && outcome.error && !outcome.clientAborted) out.error(outcome.error);
       if (outcome.clientAborted) call.status = 499;
-      await request.finish?.({ ok: outcome.responded && !outcome.failureKind && !outcome.clientAborted, model: target.model });
+      await request.finish?.({ ok: outcome.responded && !outcome.failureKind && !outcome.clientAborted, model: result.model });
       return RESPONSE_ALREADY_SENT;
     } catch (err) {
       settled = 0;
