@@ -224,3 +224,12 @@ export function startCliSim(opts: { host: string; port?: number; model?: string;
     },
   };
 }
+
+/** Indexes of the simulators that received a request whose body contains `marker` (in order of sims). */
+export function landedOn(sims: readonly Simulator[], marker: string): number[] {
+  const out: number[] = [];
+  sims.forEach((s, i) => {
+    if (s.requests.some((r) => JSON.stringify(r.body ?? '').includes(marker))) out.push(i);
+  });
+  return out;
+}
