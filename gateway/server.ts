@@ -25,7 +25,11 @@ import { KeyLimits } from './pipeline/limits.js';
 import { TargetResolver } from './pipeline/target.js';
 import { SseKeepalive } from './proxy/sse-keepalive.js';
 import { createRateLimitStore } from './rate-limit/index.js';
+import { CONVERSATION_PATHS, conversationRoutes } from './routes/conversations.js';
+import { RESPONSE_STORE_PATHS, responseStoreRoutes } from './routes/responses-store.js';
 import { parseChatRequest, parseCompletionRequest } from './schemas/index.js';
+import { createStateStore } from './state/index.js';
+import { responsesSurface } from './surfaces/openai-responses.js';
 
 export interface GatewayOptions {
   /** Tests capture log lines through this stream. */
@@ -79,6 +83,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   registerBackendMetrics(metrics.registry, backends);
   const discovery = new Discovery({ config, logger, onSpecs: (specs) => backends.update(specs), ...(options.resolve ? { resolve: options.resolve } : {}) });
   const rateLimits = createRateLimitStore(config, { logger, registry: metrics.registry });
+  // Stored responses and conversations: SQLite in DATA_DIR (opened on first use), or Redis with REDIS_URL.
+  const state = createStateStore(config);
+  const responses = responsesSurface({
+    store: state,
+    models: () => ({ default: backends.defaultModel(), find: (name) => backends.models().find((m) => m.id === (config.modelAliases.get(name) ?? name)) }),
+    onStoreError: (err, responseId) => {
+      metrics.internalErrors.inc({ where: 'state_store' });
+      logger.warn({ responseId, err: err instanceof Error ? err.name : 'error' }, 'a streamed response could not be stored');
+    },
+  });
   const lifecycle = new Lifecycle();
   const latency = new LatencyWindow();
   const startedAt = Date.now();
@@ -102,6 +116,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     lifecycle,
     backends,
     drain,
+    surfaces: [{ path: '/v1/responses', surface: responses }],
+    extraRoutes: [
+      { paths: CONVERSATION_PATHS, mount: (a) => void a.route('/', conversationRoutes(state, { maxBodyBytes: config.maxBodyBytes })) },
+      { paths: RESPONSE_STORE_PATHS, mount: (a) => void a.route('/', responseStoreRoutes(state)) },
+    ],
     inference: {
       config,
       lifecycle,
@@ -139,6 +158,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       server.closeAllConnections();
       await backends.stop().catch(() => undefined);
       await rateLimits.close().catch(() => undefined);
+      await Promise.resolve(state.close()).catch(() => undefined);
       logger.info('gateway stopped');
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());

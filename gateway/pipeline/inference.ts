@@ -22,7 +22,6 @@ import { ClientResponse } from '../call/client-response.js';
 import { GatewayError } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { GatewayMetrics, RejectionReason } from '../observability/metrics.js';
-import { checkJsonDepth } from '../proxy/json-depth.js';
 import { checkJsonContentType, readJsonBody } from '../proxy/read-body.js';
 import type { Reservation } from '../rate-limit/store.js';
 import type { Surface, SurfaceRequest } from '../surfaces/surface.js';
@@ -66,8 +65,7 @@ export function inferenceHandler(surface: Surface, stages: InferenceStages) {
     let request: SurfaceRequest | undefined;
     try {
       checkJsonContentType(incoming.headers['content-type']);
-      const json = await readJsonBody(incoming, config.maxBodyBytes);
-      checkJsonDepth(json, config.maxJsonDepth);
+      const json = await readJsonBody(incoming, config.maxBodyBytes, config.maxJsonDepth);
       request = await surface.parse(json, { ...ctxBase, owner: principal.name });
       call.stream = request.stream;
       call.model = request.model;

@@ -12,8 +12,8 @@
  */
 import type { Dispatcher, Pool } from 'undici';
 import type { ClientResponse } from '../call/client-response.js';
-import type { GatewayError } from '../errors.js';
-import type { StreamReader, SurfaceRequest } from '../surfaces/surface.js';
+import { GatewayError } from '../errors.js';
+import type { JsonAnswer, StreamReader, SurfaceRequest } from '../surfaces/surface.js';
 import { upstreamHeaders } from '../upstream/pool.js';
 import { ClientGone, ShutdownAbort, TotalTimeout, failureBeforeResponse, failureMidStream, fromUpstreamError, kindOf, shuttingDown, type FailureKind } from '../upstream/failures.js';
 import { PING, type KeepaliveStream, type SseKeepalive } from './sse-keepalive.js';
@@ -115,6 +115,8 @@ export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
     if (statusCode === 200 && this.#in.request.stream) {
       this.#reader = this.#in.request.streamReader();
       this.#in.out.openStream();
+      const head = this.#reader.open?.();
+      if (head) this.#in.out.write(head);
       this.#in.keepalive?.add(this);
     }
   }
@@ -149,11 +151,14 @@ export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
     }
     const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     if (this.#status === 200) {
-      const answer = this.#in.request.jsonAnswer(body);
-      out.json(200, answer.body, performance.now() - this.#dispatchedAt);
-      // Usage is for our books: read it once the client has its answer, off the latency path.
-      const { usage, finishReason } = answer.read();
-      this.#finish({ responded: true, status: 200, upstreamStatus: 200, usage, finishReason });
+      let answer: JsonAnswer | Promise<JsonAnswer>;
+      try {
+        answer = this.#in.request.jsonAnswer(body);
+      } catch (err) {
+        answer = Promise.reject(err);
+      }
+      if (answer instanceof Promise) answer.then(this.#sendJson, this.#jsonFailed);
+      else this.#sendJson(answer);
       return;
     }
     const { error, upstreamMessage } = fromUpstreamError(this.#status, body.toString('utf8'));
@@ -200,6 +205,19 @@ export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
     res.write(PING);
     this.#silentMs = 0;
   }
+
+  readonly #sendJson = (answer: JsonAnswer): void => {
+    this.#in.out.json(200, answer.body, performance.now() - this.#dispatchedAt);
+    // Usage is for our books: read it once the client has its answer, off the latency path.
+    const { usage, finishReason } = answer.read();
+    this.#finish({ responded: true, status: 200, upstreamStatus: 200, usage, finishReason });
+  };
+
+  /** vLLM answered but the surface could not build or store the answer: its error goes to the client. */
+  readonly #jsonFailed = (err: unknown): void => {
+    const error = err instanceof GatewayError ? err : new GatewayError(502, 'The model server sent an answer the gateway could not read.', { type: 'upstream_error', code: 'upstream_invalid_answer' });
+    this.#finish({ responded: false, status: error.status, upstreamStatus: 200, error, failureKind: err instanceof GatewayError ? undefined : 'other', upstreamDetail: err instanceof Error ? err.message : String(err) });
+  };
 
   readonly #onDrain = (): void => {
     this.#controller?.resume();

@@ -5,6 +5,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError, invalidRequest } from '../errors.js';
+import { checkJsonDepth } from './json-depth.js';
+
+/** MAX_JSON_DEPTH's default, for readers that do not pass the configured one. */
+const DEFAULT_MAX_DEPTH = 64;
 
 export function tooLarge(limit: number): GatewayError {
   return new GatewayError(413, `Request body is larger than ${limit} bytes.`, {
@@ -23,7 +27,8 @@ export function checkJsonContentType(contentType: string | undefined): void {
   }
 }
 
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+/** The parsed body, refused (400) when nested deeper than `maxDepth`: no later walk over it can overflow the stack. */
+export function readJsonBody(req: IncomingMessage, limit: number, maxDepth = DEFAULT_MAX_DEPTH): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
@@ -43,11 +48,18 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
       cleanup();
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       if (raw.length === 0) return reject(invalidRequest('Request body is empty; send a JSON object.', null, 'invalid_json'));
+      let json: unknown;
       try {
-        resolve(JSON.parse(raw.toString('utf8')) as unknown);
+        json = JSON.parse(raw.toString('utf8'));
       } catch {
-        reject(invalidRequest('Request body is not valid JSON.', null, 'invalid_json'));
+        return reject(invalidRequest('Request body is not valid JSON.', null, 'invalid_json'));
       }
+      try {
+        checkJsonDepth(json, maxDepth);
+      } catch (err) {
+        return reject(err);
+      }
+      resolve(json);
     };
     const onError = () => {
       cleanup();

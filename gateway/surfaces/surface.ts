@@ -43,8 +43,11 @@ export interface SurfaceRequest {
   readonly session: string | undefined;
   /** A fresh reader of vLLM's SSE bytes for one attempt. */
   streamReader(): StreamReader;
-  /** A complete non-streaming 200 from vLLM → the bytes for the client, and its usage (read after sending). */
-  jsonAnswer(body: Buffer): JsonAnswer;
+  /**
+   * A complete non-streaming 200 from vLLM → the bytes for the client, and its usage (read after sending).
+   * Async for surfaces that store the answer first; a thrown GatewayError is answered instead.
+   */
+  jsonAnswer(body: Buffer): JsonAnswer | Promise<JsonAnswer>;
   /** The answer ended (stored surfaces save it here). Must not throw. */
   finish?(result: { ok: boolean; model: string }): Promise<void>;
 }
@@ -57,6 +60,8 @@ export interface JsonAnswer {
 
 /** Reads (and, for rebuilding surfaces, translates) one upstream stream. No timer or closure per chunk. */
 export interface StreamReader {
+  /** Bytes to send as soon as the stream's headers are out (a rebuilt stream's opening events). */
+  open?(): string;
   /** Next upstream chunk → bytes to forward now (undefined or empty: nothing yet). */
   push(chunk: Buffer): Buffer | string | undefined;
   /** vLLM's stream ended: the bytes left to write, and how the stream really ended. */

@@ -2,7 +2,7 @@
  * The Responses and Conversations surfaces driven by the clients that speak them (peers-2026.md 5): the
  * official `openai` SDK (its stream accumulator checks every event's shape and order), the Vercel AI SDK
  * (`openai.responses(...)`, item_reference with store on) and the OpenAI Agents SDK, over a real socket
- * (harness.ts) in front of the simulator, state in SQLite.
+ * through the real gateway (auth, limits, admission, routing) in front of the simulator, state in SQLite.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,33 +12,43 @@ import { Agent, OpenAIProvider, Runner, setTracingDisabled } from '@openai/agent
 import { generateText, streamText } from 'ai';
 import OpenAI, { NotFoundError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStateStore } from '../../../gateway/state/sqlite-store.js';
 import type { ResponseObject } from '../../../gateway/surfaces/responses/types.js';
-import { startSimulator, type Simulator } from '../../../vllm/sim/index.js';
-import { startHarness, type Harness } from './harness.js';
+import { startStack, type Stack } from '../../support/stack.js';
 
 const MODEL = 'qwen2.5-7b-instruct';
-let sim: Simulator;
-let store: SqliteStateStore;
-let gw: Harness;
+let stack: Stack;
 let dir: string;
 let client: OpenAI;
 let other: OpenAI;
 
+/** What the clients sent and what reached vLLM, read from the wire. */
+const gw = {
+  url: '',
+  /** Responses request bodies as the clients sent them. */
+  requests: [] as Array<Record<string, unknown>>,
+  /** Chat bodies that reached vLLM (the simulator's records), in order. */
+  get chatBodies(): Array<Record<string, unknown>> {
+    return stack.sim.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body as Record<string, unknown>);
+  },
+};
+
+/** A fetch that keeps each /v1/responses body it sends. */
+const recordingFetch: typeof fetch = async (input, init) => {
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  if (url.endsWith('/v1/responses') && typeof init?.body === 'string') gw.requests.push(JSON.parse(init.body) as Record<string, unknown>);
+  return fetch(input, init);
+};
+
 beforeAll(async () => {
   setTracingDisabled(true);
-  sim = startSimulator({ ttftMs: 0, itlMs: 0, outputTokens: 10 });
-  await sim.ready;
   dir = mkdtempSync(join(tmpdir(), 'vg-sdk-'));
-  store = new SqliteStateStore({ dataDir: dir, ttlS: 3600, maxBytes: 8 << 20 });
-  gw = await startHarness(store, sim.url);
-  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'alice', maxRetries: 0 });
+  stack = await startStack({ sim: { ttftMs: 0, itlMs: 0, outputTokens: 10 }, env: { API_KEYS: 'alice:alice,bob:bob', DATA_DIR: dir } });
+  gw.url = stack.url;
+  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'alice', maxRetries: 0, fetch: recordingFetch });
   other = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'bob', maxRetries: 0 });
 });
 afterAll(async () => {
-  await gw?.close();
-  await store?.close();
-  await sim?.close();
+  await stack?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -172,7 +182,7 @@ describe('openai SDK: conversations', () => {
 });
 
 describe('Vercel AI SDK (responses model)', () => {
-  const provider = () => createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'alice' });
+  const provider = () => createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'alice', fetch: recordingFetch });
 
   it('generateText and streamText work, and a follow-up with item_reference resolves from the store', async () => {
     const model = provider().responses(MODEL);
