@@ -87,14 +87,16 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
 
-  const auth = apiKeyAuth({
+  const authOptions = {
     registry: parts.keys,
     onReject: () => {
       // Counted here; the 401 itself is the middleware's.
       metrics.rejections.inc({ reason: 'auth' });
     },
-  });
-  for (const { path, surface } of surfaces) app.post(path, auth, inferenceHandler(surface, parts.inference));
+  };
+  const auth = apiKeyAuth(authOptions);
+  // Each surface's 401 in its own error shape (Anthropic's on /v1/messages).
+  for (const { path, surface } of surfaces) app.post(path, apiKeyAuth({ ...authOptions, shape: surface }), inferenceHandler(surface, parts.inference));
   app.use('/v1/models', auth);
   app.route('/', modelRoutes({ backends: parts.backends, aliases: config.modelAliases }));
   app.use('/system/status', auth);

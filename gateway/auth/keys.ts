@@ -167,12 +167,15 @@ const BEARER = /^bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i;
 const BARE_KEY = /^[ \t]*([\x21-\x7e]+)[ \t]*$/;
 
 /**
- * The key a client presents: `Authorization: Bearer <key>` (the OpenAI SDKs; scheme in any case, as vLLM
- * accepts it, vllm.md 6) or `api-key: <key>` (the Azure OpenAI SDKs). When `Authorization` is present it
- * decides alone: a malformed one is not rescued by `api-key`, so a client sees its own mistake.
+ * The key a client presents: `Authorization: Bearer <key>` (the OpenAI SDKs and recent Anthropic SDKs;
+ * scheme in any case, as vLLM accepts it, vllm.md 6), `x-api-key: <key>` (Anthropic's API, Claude Code
+ * with ANTHROPIC_API_KEY) or `api-key: <key>` (the Azure OpenAI SDKs). When `Authorization` is present it
+ * decides alone: a malformed one is not rescued by another header, so a client sees its own mistake;
+ * `x-api-key` likewise comes before `api-key`.
  */
-export function presentedKey(authorization: string | undefined, apiKeyHeader: string | undefined): string | undefined {
+export function presentedKey(authorization: string | undefined, apiKeyHeader: string | undefined, xApiKeyHeader?: string): string | undefined {
   if (authorization !== undefined && authorization !== '') return BEARER.exec(authorization)?.[1];
+  if (xApiKeyHeader !== undefined && xApiKeyHeader !== '') return BARE_KEY.exec(xApiKeyHeader)?.[1];
   if (apiKeyHeader !== undefined) return BARE_KEY.exec(apiKeyHeader)?.[1];
   return undefined;
 }
