@@ -46,10 +46,12 @@ export interface AppParts {
   surfaces?: Array<{ path: string; surface: Surface }>;
 }
 
-/** Inference surfaces and their paths. `/chat` and `/generate` are the seed service's names. */
+/**
+ * Inference surfaces and their paths. `/generate` is the seed service's name for completions; `/chat`
+ * (chat completions, or the seed chatbot body) comes with the stored-state surfaces from server.ts.
+ */
 const CORE_SURFACES: Array<{ path: string; surface: Surface }> = [
   { path: '/v1/chat/completions', surface: chatSurface },
-  { path: '/chat', surface: chatSurface },
   { path: '/v1/completions', surface: completionSurface },
   { path: '/generate', surface: completionSurface },
 ];

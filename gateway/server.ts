@@ -29,7 +29,9 @@ import { CONVERSATION_PATHS, conversationRoutes } from './routes/conversations.j
 import { RESPONSE_STORE_PATHS, responseStoreRoutes } from './routes/responses-store.js';
 import { parseChatRequest, parseCompletionRequest } from './schemas/index.js';
 import { createStateStore } from './state/index.js';
+import { anthropicSurfaces } from './surfaces/anthropic.js';
 import { responsesSurface } from './surfaces/openai-responses.js';
+import { chatRouteSurface } from './surfaces/seed-chat.js';
 
 export interface GatewayOptions {
   /** Tests capture log lines through this stream. */
@@ -116,7 +118,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     lifecycle,
     backends,
     drain,
-    surfaces: [{ path: '/v1/responses', surface: responses }],
+    surfaces: [{ path: '/chat', surface: chatRouteSurface(state) }, { path: '/v1/responses', surface: responses }, ...anthropicSurfaces],
     extraRoutes: [
       { paths: CONVERSATION_PATHS, mount: (a) => void a.route('/', conversationRoutes(state, { maxBodyBytes: config.maxBodyBytes })) },
       { paths: RESPONSE_STORE_PATHS, mount: (a) => void a.route('/', responseStoreRoutes(state)) },
