@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ENV_NAMES } from '../../gateway/config.js';
+import { parseBackendsFile } from '../../gateway/backends/backends-file.js';
 import { DEFAULT_PORT } from '../../gateway/routes/paths.js';
 import { REPO_ROOT } from './s-yaml.js';
 
@@ -65,7 +66,8 @@ describe('deploy/compose.yaml', () => {
     expect(gateway.environment?.VLLM_URL).toBe(`http://${engineName}:${engine.environment?.ENGINE_PORT}`);
     expect(gateway.environment?.NODE_ENV).toBe('production');
     expect(gateway.ports).toEqual([`\${GATEWAY_PORT:-${DEFAULT_PORT}}:${DEFAULT_PORT}`]);
-    expect(gateway.profiles).toEqual(engine.profiles);
+    // The engine may also serve another profile (vllm-cpu is the scale profile's fallback tier).
+    for (const profile of gateway.profiles ?? []) expect(engine.profiles).toContain(profile);
     // The engine's health check asks vLLM's /health and allows for a multi-minute model load.
     expect(engine.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${engine.environment?.ENGINE_PORT}/health`);
     expect(engine.healthcheck?.start_period).toBe('600s');
@@ -210,5 +212,23 @@ describe('monitoring profile', () => {
       expect(exprs, metric).toContain(metric);
     }
     for (const p of dashboard.panels.filter((panel) => panel.type !== 'row')) expect(p.datasource?.uid).toBe('prometheus');
+  });
+});
+
+describe('compose scale profile: the CPU fallback tier', () => {
+  it('lists vllm-cpu in a backends file with its own concurrency and falls back to its model', () => {
+    const raw = parse(readFileSync(join(deployDir, 'compose.yaml'), 'utf8'), { merge: true }) as {
+      services: Record<string, Service & { configs?: Array<{ source: string; target: string }> }>;
+      configs: Record<string, { content?: string }>;
+    };
+    const gw = raw.services['gateway-scale']!;
+    const cpu = raw.services['vllm-cpu']!;
+    expect(cpu.profiles).toContain('scale');
+    const mount = gw.configs?.find((c) => c.target === gw.environment?.VLLM_BACKENDS_FILE);
+    expect(mount, 'the backends file is mounted where VLLM_BACKENDS_FILE points').toBeDefined();
+    const specs = parseBackendsFile(raw.configs[mount!.source]!.content ?? '', 'compose');
+    expect(specs).toEqual([expect.objectContaining({ url: `http://vllm-cpu:${cpu.environment?.ENGINE_PORT}`, maxConcurrent: Number(cpu.environment?.MAX_NUM_SEQS) })]);
+    const gpuModel = raw.services['vllm-a']!.environment?.SERVED_MODEL_NAME ?? 'qwen2.5-7b-instruct';
+    expect(gw.environment?.MODEL_FALLBACKS).toBe(`${gpuModel}=${cpu.environment?.SERVED_MODEL_NAME}`);
   });
 });
