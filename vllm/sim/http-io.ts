@@ -43,11 +43,28 @@ export async function readJson(req: IncomingMessage): Promise<JsonRead> {
   const mediaType = (req.headers['content-type'] ?? '').toLowerCase().split(';', 1)[0]?.trim();
   if (mediaType !== 'application/json') return { body: undefined, error: UNSUPPORTED_MEDIA_TYPE };
   const text = raw.toString('utf8');
+  let body: unknown;
   try {
-    return { body: JSON.parse(text) as unknown };
+    body = JSON.parse(text);
   } catch (err) {
     const position = /position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
     const error = validationFailure([{ type: 'json_invalid', loc: ['body', position === undefined ? text.length : Number(position)], msg: 'JSON decode error', input: {} }]);
     return { body: undefined, error };
   }
+  // Python's json module gives up past its recursion limit (1000) with a RecursionError, which FastAPI
+  // turns into an HTTPException 400 "There was an error parsing the body" (vLLM's handler wraps it in its
+  // error shape, like the content-type refusal above): not a validation error, not a crash.
+  if (deeperThan(body, PYTHON_RECURSION_LIMIT)) return { body: undefined, error: BODY_PARSE_ERROR };
+  return { body };
+}
+
+const PYTHON_RECURSION_LIMIT = 990;
+const BODY_PARSE_ERROR: SimError = Object.freeze({ status: 400, type: 'Bad Request', message: 'There was an error parsing the body', param: null });
+
+/** True when `value` nests containers more than `max` deep (bounded recursion: at most `max` frames). */
+function deeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (max <= 0) return true;
+  for (const v of Array.isArray(value) ? value : Object.values(value as Record<string, unknown>)) if (deeperThan(v, max - 1)) return true;
+  return false;
 }
