@@ -1,11 +1,12 @@
 /**
  * Requests shaped as Claude Code sends them (ANTHROPIC_BASE_URL at the gateway, ANTHROPIC_API_KEY as
  * x-api-key): `?beta=true`, anthropic-* headers, a Claude model name mapped by MODEL_ALIASES, system
- * blocks with cache_control, tools, a tool_result turn, metadata.user_id; and count_tokens. Also the key
- * headers' precedence (presentedKey).
+ * blocks with cache_control, tools, a tool_result turn, metadata.user_id (the affinity session); and
+ * count_tokens. Also the key headers' precedence (presentedKey).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presentedKey } from '../../../gateway/auth/keys.js';
+import { startSimulator } from '../../../vllm/sim/index.js';
 import type { Stack } from '../../support/stack.js';
 import { KEY, MODEL, events, sdk, startAnthropicStack } from './support.js';
 
@@ -94,5 +95,32 @@ describe('presentedKey', () => {
     expect(presentedKey(undefined, 'sk-azure', '')).toBe('sk-azure');
     expect(presentedKey(undefined, undefined, ' sk-x ')).toBe('sk-x');
     expect(presentedKey(undefined, undefined, 'two words')).toBeUndefined();
+  });
+});
+
+describe('affinity', () => {
+  it('metadata.user_id keeps a session on one backend of two', async () => {
+    const other = startSimulator({ ttftMs: 1, itlMs: 1 });
+    await other.ready;
+    const two = await startAnthropicStack({ env: { VLLM_URL: `${stack.sim.url},${other.url}`, ROUTING: 'round-robin' } });
+    try {
+      await two.gw.waitReady(5_000);
+      const backendsOf = async (metadata: (i: number) => unknown) => {
+        const backends = new Set<unknown>();
+        for (let i = 0; i < 6; i++) {
+          const res = await fetch(`${two.url}/v1/messages`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ model: MODEL, max_tokens: 2, messages: [{ role: 'user', content: `turn ${i}` }], metadata: metadata(i) }) });
+          expect(res.status).toBe(200);
+          await res.text();
+          backends.add(two.logs.findLast((l) => l.msg === 'request' && l.surface === 'messages')?.backend);
+        }
+        return backends.size;
+      };
+      // Round-robin spreads requests without a session; one session stays put.
+      expect(await backendsOf(() => ({}))).toBe(2);
+      expect(await backendsOf(() => ({ user_id: 'user_1_session_same' }))).toBe(1);
+    } finally {
+      await two.close();
+      await other.close();
+    }
   });
 });
