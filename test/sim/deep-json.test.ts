@@ -20,10 +20,10 @@ describe('deeply nested bodies', () => {
     ['/v1/chat/completions', (d: string) => `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"a":${d}}}}]}`],
     ['/v1/messages', (d: string) => `{"model":"qwen2.5-7b-instruct","max_tokens":3,"messages":[{"role":"user","content":"hi"}],"x":${d}}`],
   ])('%s: 400 past the limit, answered below it', async (path, body) => {
-    const res = await fetch(`${sim.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(20_000) });
+    const res = await fetch(`${sim.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(deep(20_000)) });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { message: 'There was an error parsing the body', code: 400 } });
-    const shallow = await fetch(`${sim.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(50) });
+    const shallow = await fetch(`${sim.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(deep(50)) });
     expect(shallow.status).toBeLessThan(500);
   });
 });
