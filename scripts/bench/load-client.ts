@@ -6,12 +6,14 @@
  * must stay cheap), and tells the parent when the measured window starts and ends so the parent can read
  * /proc at exactly those moments.
  *
- * Closed loop: `concurrency` workers each send the next request as soon as the previous one ends.
+ * Closed loop: `concurrency` workers each send the next request as soon as the previous one ends (split
+ * evenly over `origins` when several are given; with `conversation`, each worker is a chat session).
  * Idle: `concurrency` streams are opened (in batches), held open for `holdMs` once every one has
  * delivered a token, then aborted.
  */
 import { performance } from 'node:perf_hooks';
 import { Pool, type Dispatcher } from 'undici';
+import { Conversation } from './conversation.js';
 import type { ClientMessage, LoadResult, LoadSpec, ParentMessage } from './load-protocol.js';
 import { SseTimer } from './sse-timing.js';
 import { distribution, Sample } from './stats.js';
@@ -37,6 +39,8 @@ class Recorder {
   tokens = 0;
   /** Bursts of token events inside the window (see LoadResult.tokenBursts). */
   tokenBursts = 0;
+  tokenCountMismatches = 0;
+  tokenCountChecked = 0;
   readonly failures = new Set<string>();
   readonly latency = new Sample();
   readonly ttft = new Sample();
@@ -54,7 +58,7 @@ function send(message: ClientMessage): void {
 }
 
 /** One request through the dispatcher; resolves when it ends, however it ends. */
-function exchange(pool: Pool, spec: LoadSpec, rec: Recorder, abortable?: Set<Dispatcher.DispatchController>): Promise<Outcome> {
+function exchange(pool: Pool, spec: LoadSpec, rec: Recorder, abortable?: Set<Dispatcher.DispatchController>, turn?: { body: string; headers: Record<string, string> }): Promise<Outcome> {
   return new Promise((resolve) => {
     const start = performance.now();
     let status = 0;
@@ -69,7 +73,7 @@ function exchange(pool: Pool, spec: LoadSpec, rec: Recorder, abortable?: Set<Dis
           }
           lastToken = rec.phase === 'window' ? at : -1;
           if (timer?.tokenEvents === 1 && rec.phase === 'window') rec.ttft.push(at - start);
-        })
+        }, spec.dialect)
       : undefined;
     const finish = (outcome: Outcome): void => {
       abortable?.delete(controller as Dispatcher.DispatchController);
@@ -77,6 +81,10 @@ function exchange(pool: Pool, spec: LoadSpec, rec: Recorder, abortable?: Set<Dis
         if (rec.phase === 'window') {
           rec.completed++;
           rec.latency.push(performance.now() - start);
+          if (timer?.completionTokens !== undefined) {
+            rec.tokenCountChecked++;
+            if (timer.completionTokens !== timer.tokenEvents) rec.tokenCountMismatches++;
+          }
         }
       } else if (rec.phase !== 'after' || !abortable) {
         rec.fail(outcome.failure ?? 'failed');
@@ -84,7 +92,7 @@ function exchange(pool: Pool, spec: LoadSpec, rec: Recorder, abortable?: Set<Dis
       resolve(outcome);
     };
     pool.dispatch(
-      { path: spec.path, method: 'POST', headers: spec.headers, body: spec.body },
+      { path: spec.path, method: 'POST', headers: turn?.headers ?? spec.headers, body: turn?.body ?? spec.body },
       {
         onRequestStart(c) {
           controller = c;
@@ -112,15 +120,24 @@ function exchange(pool: Pool, spec: LoadSpec, rec: Recorder, abortable?: Set<Dis
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function closedLoop(spec: LoadSpec, pool: Pool, rec: Recorder): Promise<number> {
+async function closedLoop(spec: LoadSpec, pools: Pool[], rec: Recorder): Promise<number> {
   let stopping = false;
   // Starts spread over most of the warm-up: streams of equal length started together would stay in
   // lock-step, arriving as a herd every cycle (inflating TTFT) and finishing in waves (so the count inside
   // the window would depend on where the waves fall).
   const spread = (spec.warmupMs * 0.9) / spec.concurrency;
   const worker = async (_: unknown, i: number): Promise<void> => {
+    const pool = pools[i % pools.length] as Pool;
+    const chat = spec.conversation ? new Conversation(spec.conversation, spec.body, i) : undefined;
     if (i > 0) await sleep(i * spread);
-    while (!stopping) await exchange(pool, spec, rec);
+    while (!stopping) {
+      if (!chat) {
+        await exchange(pool, spec, rec);
+        continue;
+      }
+      const { body, sessionId } = chat.next();
+      await exchange(pool, spec, rec, undefined, { body, headers: { ...spec.headers, 'x-session-id': sessionId } });
+    }
   };
   const workers = Array.from({ length: spec.concurrency }, worker);
   await sleep(spec.warmupMs);
@@ -163,19 +180,23 @@ async function idle(spec: LoadSpec, pool: Pool, rec: Recorder): Promise<{ window
 }
 
 async function run(spec: LoadSpec): Promise<LoadResult> {
-  const pool = new Pool(spec.origin, {
-    connections: spec.concurrency,
-    pipelining: 1,
-    // A stream idle for the whole hold must not be cut by the client's own timers.
-    bodyTimeout: 0,
-    headersTimeout: 60_000,
-  });
+  const origins = spec.origins?.length ? spec.origins : [spec.origin];
+  const pools = origins.map(
+    (origin) =>
+      new Pool(origin, {
+        connections: Math.ceil(spec.concurrency / origins.length),
+        pipelining: 1,
+        // A stream idle for the whole hold must not be cut by the client's own timers.
+        bodyTimeout: 0,
+        headersTimeout: 60_000,
+      }),
+  );
   const rec = new Recorder();
   let windowMs: number;
   let open = 0;
-  if (spec.mode === 'idle') ({ windowMs, open } = await idle(spec, pool, rec));
-  else windowMs = await closedLoop(spec, pool, rec);
-  await pool.close();
+  if (spec.mode === 'idle') ({ windowMs, open } = await idle(spec, pools[0] as Pool, rec));
+  else windowMs = await closedLoop(spec, pools, rec);
+  await Promise.all(pools.map((p) => p.close()));
   return {
     windowMs,
     completed: rec.completed,
@@ -188,6 +209,8 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     ttft: distribution(rec.ttft.values()),
     gap: distribution(rec.gap.values()),
     openStreams: open,
+    tokenCountMismatches: rec.tokenCountMismatches,
+    tokenCountChecked: rec.tokenCountChecked,
   };
 }
 

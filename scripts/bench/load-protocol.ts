@@ -3,7 +3,23 @@
  * What the benchmark's parent process and its load client (a separate process, so its CPU is its own)
  * say to each other over the fork IPC channel.
  */
+import type { SseDialect } from './sse-timing.js';
 import type { Distribution } from './stats.js';
+
+/**
+ * Sessions re-sending a growing conversation (issue 10's affinity scenario): each connection is one
+ * session at a time, with its own `x-session-id`; its first request carries a system prompt of
+ * `prefixWords` words unique to the session, each next request the previous messages plus an assistant
+ * answer and a new user turn of `turnWords` words. After `maxTurns` turns the connection starts a new
+ * session.
+ */
+export interface ConversationSpec {
+  /** Makes session ids (and so their prefixes) unique to this window. */
+  runId: string;
+  prefixWords: number;
+  turnWords: number;
+  maxTurns: number;
+}
 
 export interface LoadSpec {
   /** Origin of the target, e.g. http://127.0.0.1:8101. */
@@ -25,6 +41,15 @@ export interface LoadSpec {
   openTimeoutMs: number;
   /** Streams opened at a time in idle mode, so a listen backlog is never the thing measured. */
   openBatch: number;
+  /**
+   * Several origins: connection i talks to origins[i mod n] (an ideal even split done by the client
+   * itself, the baseline of issue 10's scale-out scenario). `origin` is then unused.
+   */
+  origins?: string[];
+  /** How token events are recognised in the stream (default chat: OpenAI chat/completions chunks). */
+  dialect?: SseDialect;
+  /** Closed loop only: the body is a growing conversation per session instead of `body`. */
+  conversation?: ConversationSpec;
 }
 
 export interface LoadResult {
@@ -54,6 +79,13 @@ export interface LoadResult {
   gap: Distribution;
   /** Idle mode: streams that delivered their first token and were held open. */
   openStreams: number;
+  /**
+   * Streams ended inside the window whose count of token events differs from the completion tokens their
+   * usage reports (one event per token is what "no batching" means at the event level).
+   */
+  tokenCountMismatches: number;
+  /** Streams ended inside the window that reported completion tokens (the base of the count above). */
+  tokenCountChecked: number;
 }
 
 export type ClientMessage =

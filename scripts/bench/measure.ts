@@ -21,6 +21,8 @@ export interface WindowMeasurement {
   wallMs: number;
   /** CPU used inside the window, ms, per process group. The proxy is absent for direct. */
   cpuMs: { proxy: number | undefined; sim: number; client: number };
+  /** CPU inside the window of further processes named by the caller (e.g. redis), ms. */
+  extraCpuMs?: Record<string, number>;
   /**
    * CPU the whole machine spent in the window, ms over all cores, less the proxy, the simulator and the
    * client: the benchmark driver, the kernel's share of loopback traffic, and anything else running.
@@ -40,9 +42,15 @@ export interface WindowMeasurement {
 
 export interface WindowProcesses {
   proxyPid: number | undefined;
-  simPid: number;
+  /** The simulators in use (several backends: all of them, summed as "sim"). */
+  simPids: number[];
   simOrigin: string;
   upstreamCpu: number | undefined;
+  /** Further processes whose CPU is read at the same moments, by name (e.g. `{ redis: [pid] }`). */
+  extraPids?: Record<string, number[]>;
+  /** Called right after the readings at window start and end (e.g. to scrape the backends' counters). */
+  onWindowStart?: () => void;
+  onWindowEnd?: () => void;
 }
 
 const CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
@@ -81,14 +89,15 @@ export async function measureWindow(spec: LoadSpec, p: WindowProcesses, ids: { s
   let clientPid = 0;
   let t0 = 0;
   let t1 = 0;
-  type Reading = { machine: number; proxy?: TreeSample; sim: TreeSample; client: TreeSample };
+  type Reading = { machine: number; proxy?: TreeSample; sim: TreeSample; client: TreeSample; extra: Record<string, TreeSample> };
   let before: Reading | undefined;
   let after: Reading | undefined;
   const read = () => ({
     machine: machineBusyMs(),
     ...(proxyPids ? { proxy: sampleTree(proxyPids) } : {}),
-    sim: sampleTree([p.simPid]),
+    sim: sampleTree(p.simPids),
     client: sampleTree([clientPid]),
+    extra: Object.fromEntries(Object.entries(p.extraPids ?? {}).map(([name, pids]) => [name, sampleTree(pids)])),
   });
   const load = await runClient(
     spec,
@@ -97,10 +106,12 @@ export async function measureWindow(spec: LoadSpec, p: WindowProcesses, ids: { s
       clientPid = pid;
       t0 = performance.now();
       before = read();
+      p.onWindowStart?.();
     },
     () => {
       t1 = performance.now();
       after = read();
+      p.onWindowEnd?.();
     },
   );
   if (!before || !after) throw new Error('load client finished without a measured window');
@@ -117,7 +128,10 @@ export async function measureWindow(spec: LoadSpec, p: WindowProcesses, ids: { s
     rssMb: { proxy: after.proxy?.rssMb, sim: after.sim.rssMb },
     otherCpuMs: 0,
   };
-  m.otherCpuMs = after.machine - before.machine - (m.cpuMs.proxy ?? 0) - m.cpuMs.sim - m.cpuMs.client;
+  const b = before;
+  const extra = Object.entries(after.extra).map(([name, s]) => [name, s.cpuMs - (b.extra[name]?.cpuMs ?? s.cpuMs)] as const);
+  if (extra.length > 0) m.extraCpuMs = Object.fromEntries(extra);
+  m.otherCpuMs = after.machine - before.machine - (m.cpuMs.proxy ?? 0) - m.cpuMs.sim - m.cpuMs.client - extra.reduce((a, [, v]) => a + v, 0);
   if (spec.mode === 'idle') {
     // Give the proxy a moment to drop the closed streams before reading what memory it kept.
     await sleep(1_000);

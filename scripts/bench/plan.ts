@@ -3,6 +3,7 @@
  * What the benchmark runs: the scenarios of issue 5, the targets, and how long each measured window is.
  * The full run fits in about ten minutes on two cores; the smoke run (CI) in well under a minute.
  */
+import { CLUSTER_SCENARIOS, FULL_CLUSTER_IDS, SMOKE_CLUSTER_IDS, type ClusterScenario } from './cluster-plan.js';
 import type { LoadSpec } from './load-protocol.js';
 import { BENCH_MODEL, TARGET_IDS, type TargetId } from './targets.js';
 
@@ -35,6 +36,8 @@ export const SCENARIOS: Readonly<Record<ScenarioId, Scenario>> = {
 export interface RunPlan {
   name: 'full' | 'smoke' | 'profile';
   scenarios: Scenario[];
+  /** The scenarios of issues 10-12 (several backends, Redis, Responses), run after `scenarios`. */
+  cluster: ClusterScenario[];
   targets: TargetId[];
   /** Measured windows per scenario and target (targets interleaved, order rotated each repeat). */
   repeats: number;
@@ -51,6 +54,7 @@ export function fullPlan(): RunPlan {
   return {
     name: 'full',
     scenarios: SCENARIO_IDS.map((id) => SCENARIOS[id]),
+    cluster: FULL_CLUSTER_IDS.map((id) => CLUSTER_SCENARIOS[id]),
     targets: [...TARGET_IDS],
     repeats: 3,
     warmupMs: 1_000,
@@ -65,6 +69,7 @@ export function smokePlan(): RunPlan {
   return {
     name: 'smoke',
     scenarios: [SCENARIOS['ns-c64'], SCENARIOS['s256-c32']],
+    cluster: SMOKE_CLUSTER_IDS.map((id) => CLUSTER_SCENARIOS[id]),
     targets: ['direct', 'gateway', 'bare'],
     repeats: 3,
     warmupMs: 300,
@@ -79,6 +84,7 @@ export function profilePlan(): RunPlan {
   return {
     name: 'profile',
     scenarios: [SCENARIOS['ns-c64'], SCENARIOS['s256-c32']],
+    cluster: [],
     targets: ['gateway'],
     repeats: 1,
     warmupMs: 1_000,

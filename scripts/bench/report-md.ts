@@ -149,7 +149,8 @@ function upstreamTable(r: BenchResults): string {
   return table(['scenario', 'simulator CPU ms/req (direct)', 'simulator CPU ms/1k tokens', 'load client CPU ms/req', 'upstream core busy (direct)', 'upstream core busy (busiest target)'], rows);
 }
 
-export function renderMarkdown(r: BenchResults, chartFile: string): string {
+/** `extra`: further sections (issues 10-12, cluster-report.ts), placed before "The upstream side". */
+export function renderMarkdown(r: BenchResults, chartFile: string, extra?: string): string {
   const out: string[] = [];
   out.push(`# Gateway benchmark: ${r.plan.name} run of ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC`);
   out.push('');
@@ -189,6 +190,10 @@ export function renderMarkdown(r: BenchResults, chartFile: string): string {
     out.push(`Simulator: time to first token ${scenario.sim.ttftMs} ms, ${scenario.sim.itlMs} ms between tokens; max_tokens ${scenario.maxTokens}${scenario.stream ? ', stream with include_usage' : ''}.`);
     out.push('');
     out.push(scenarioTable(s));
+  }
+  if (extra) {
+    out.push('');
+    out.push(extra.trimEnd());
   }
   out.push('');
   out.push('## The upstream side');

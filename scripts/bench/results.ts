@@ -2,6 +2,7 @@
  * @module bench/results
  * The shape of one benchmark run as written to `bench/results/latest.json` (NaN figures become null).
  */
+import type { ClusterResults } from './cluster-report.js';
 import type { ScenarioSummary } from './aggregate.js';
 import type { Check } from './checks.js';
 import type { WindowMeasurement } from './measure.js';
@@ -33,4 +34,6 @@ export interface BenchResults {
   summaries: ScenarioSummary[];
   checks: Check[];
   smoke?: { maxRatio: number; checks: Check[]; pass: boolean };
+  /** The scenarios of issues 10-12 (several backends, Redis, Responses), when the plan had any. */
+  cluster?: ClusterResults;
 }

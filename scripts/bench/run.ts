@@ -1,10 +1,13 @@
 /**
  * @module bench/run
- * `node dist/scripts/bench/run.js [--smoke | --profile] [options]`: the benchmark of issue 5.
+ * `node dist/scripts/bench/run.js [--smoke | --profile] [options]`: the benchmark of issue 5, then the
+ * scenarios of issues 10-12 (several backends, the Redis store, the Responses API; cluster-plan.ts).
  *
- *   (no mode)   all five targets, all scenarios, 3 interleaved repeats; writes bench/results/latest.{md,json,svg}
- *   --smoke     gateway, bare Node proxy and direct on the two proxy-bound scenarios (< 60 s); writes
- *               bench/results/tmp/smoke.*; exit 1 when the gateway's CPU ratio to the bare proxy is grossly off
+ *   (no mode)   all five targets, all scenarios, 3 interleaved repeats, then the cluster scenarios; writes
+ *               bench/results/latest.{md,json,svg}
+ *   --smoke     gateway, bare Node proxy and direct on the two proxy-bound scenarios, and one 2-backend
+ *               scale-out check (< 90 s); writes bench/results/tmp/smoke.*; exit 1 when the gateway's CPU
+ *               ratio to the bare proxy is grossly off or 2 backends fall far below the ideal split
  *   --profile   the gateway and the bare proxy under `node --cpu-prof`; writes bench/results/profile.md and
  *               the .cpuprofile files under bench/results/tmp/profiles/
  * Options: --repeats N, --window-ms N, --scenarios a,b, --targets a,b (a partial run writes to
@@ -15,13 +18,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { summariseScenario } from './aggregate.js';
 import { renderChart } from './chart-svg.js';
 import { DEFAULT_SMOKE_MAX_RATIO, gatewayChecks, smokeChecks } from './checks.js';
+import { runCluster } from './cluster.js';
+import { clusterChecks, clusterSmokeChecks, summariseCluster } from './cluster-checks.js';
+import { renderCluster } from './cluster-report.js';
+import { CLUSTER_IDS, CLUSTER_SCENARIOS, type ClusterId } from './cluster-plan.js';
 import { summariseProfile, type CpuProfile } from './cpu-profile.js';
 import { fullPlan, profilePlan, SCENARIO_IDS, SCENARIOS, smokePlan, type RunPlan, type ScenarioId } from './plan.js';
 import { choosePlacement, pin } from './processes.js';
@@ -68,8 +75,11 @@ const list = <T extends string>(raw: string | undefined, allowed: readonly T[], 
 
 function planFromArgs(values: Record<string, string | boolean | undefined>): { plan: RunPlan; partial: boolean } {
   const plan = values.smoke ? smokePlan() : values.profile ? profilePlan() : fullPlan();
-  const scenarios = list(values.scenarios as string | undefined, SCENARIO_IDS, 'scenario');
-  if (scenarios) plan.scenarios = scenarios.map((id: ScenarioId) => SCENARIOS[id]);
+  const scenarios = list<string>(values.scenarios as string | undefined, [...SCENARIO_IDS, ...CLUSTER_IDS], 'scenario');
+  if (scenarios) {
+    plan.scenarios = scenarios.filter((id): id is ScenarioId => (SCENARIO_IDS as readonly string[]).includes(id)).map((id) => SCENARIOS[id]);
+    plan.cluster = scenarios.filter((id): id is ClusterId => (CLUSTER_IDS as readonly string[]).includes(id)).map((id) => CLUSTER_SCENARIOS[id]);
+  }
   const targets = list(values.targets as string | undefined, TARGET_IDS, 'target');
   if (targets) plan.targets = targets;
   if (values.repeats !== undefined) plan.repeats = Math.max(1, Number(values.repeats));
@@ -79,7 +89,7 @@ function planFromArgs(values: Record<string, string | boolean | undefined>): { p
 }
 
 const USAGE = `usage: node dist/scripts/bench/run.js [--smoke | --profile] [--repeats N] [--window-ms N]
-  [--scenarios ${SCENARIO_IDS.join(',')}] [--targets ${TARGET_IDS.join(',')}]
+  [--scenarios ${[...SCENARIO_IDS, ...CLUSTER_IDS].join(',')}] [--targets ${TARGET_IDS.join(',')}]
   [--out PREFIX] [--max-ratio X] [--keep-tmp] [--gateway-node-options=FLAGS] [--gateway-env=K=V,K=V]
 (no mode: the full run, writes bench/results/latest.*; see the comment at the top of scripts/bench/run.ts)`;
 
@@ -156,6 +166,18 @@ async function main(): Promise<number> {
     ...(gatewayNodeOptions ? { gatewayNodeOptions } : {}),
     ...(gatewayEnv ? { gatewayEnv } : {}),
   });
+  const loadBefore = loadavg()[0] ?? Number.NaN;
+  const cluster = await runCluster({
+    root,
+    tmp,
+    plan,
+    scenarios: plan.cluster,
+    placement,
+    log,
+    ...(gatewayNodeOptions ? { gatewayNodeOptions } : {}),
+    ...(gatewayEnv ? { gatewayEnv } : {}),
+  });
+  const loadAfter = loadavg()[0] ?? Number.NaN;
   if (!values['keep-tmp']) rmSync(tmp, { recursive: true, force: true });
 
   if (plan.name === 'profile') {
@@ -174,7 +196,8 @@ async function main(): Promise<number> {
   const targets = plan.targets;
   const summaries = plan.scenarios.map((s) => summariseScenario(s.id, targets, run.windows));
   const maxRatio = Number(values['max-ratio'] ?? DEFAULT_SMOKE_MAX_RATIO);
-  const smoke = plan.name === 'smoke' ? smokeChecks(summaries, maxRatio) : undefined;
+  const clusterSummaries = summariseCluster(plan.cluster, cluster.windows);
+  const smoke = plan.name === 'smoke' ? [...smokeChecks(summaries, maxRatio), ...clusterSmokeChecks(clusterSummaries)] : undefined;
   const results: BenchResults = {
     schema: 'vllm-gateway-bench/1',
     plan: { name: plan.name, repeats: plan.repeats, warmupMs: plan.warmupMs, windowMs: plan.windowMs, holdMs: plan.holdMs, targetWarmMs: plan.targetWarmMs },
@@ -201,15 +224,28 @@ async function main(): Promise<number> {
     summaries,
     checks: plan.name === 'full' ? gatewayChecks(summaries) : [],
     ...(smoke ? { smoke: { maxRatio, checks: smoke, pass: smoke.every((c) => c.pass === true) } } : {}),
+    ...(plan.cluster.length > 0
+      ? {
+          cluster: {
+            scenarios: plan.cluster.map((s) => s.id),
+            windows: cluster.windows,
+            summaries: clusterSummaries,
+            checks: plan.name === 'smoke' ? [] : clusterChecks(clusterSummaries, summaries),
+            skipped: cluster.skipped,
+            versions: cluster.versions,
+            loadavg: { before: loadBefore, after: loadAfter },
+          },
+        }
+      : {}),
   };
   const prefix = (values.out as string | undefined) ?? (plan.name === 'smoke' ? join(scratch, 'smoke') : partial ? join(scratch, 'partial') : join(resultsDir, 'latest'));
   mkdirSync(dirname(prefix), { recursive: true });
   const subtitle = `${results.machine.cores} cores, Node ${results.machine.node}, ${plan.repeats} interleaved repeats, ${started.toISOString().slice(0, 10)}`;
   writeFileSync(`${prefix}.json`, `${JSON.stringify(results, null, 1)}\n`);
   writeFileSync(`${prefix}.svg`, renderChart(summaries, targets, subtitle));
-  writeFileSync(`${prefix}.md`, renderMarkdown(results, `${basename(prefix)}.svg`));
+  writeFileSync(`${prefix}.md`, renderMarkdown(results, `${basename(prefix)}.svg`, results.cluster ? renderCluster(results.cluster) : undefined));
   log(`wrote ${relative(root, prefix)}.{md,json,svg} in ${results.durationS.toFixed(0)} s`);
-  for (const c of [...results.checks, ...(smoke ?? [])]) {
+  for (const c of [...results.checks, ...(results.cluster?.checks ?? []), ...(smoke ?? [])]) {
     log(`  ${c.pass === undefined ? 'n/a ' : c.pass ? 'ok  ' : 'MISS'} ${c.label}: ${Number.isFinite(c.value) ? c.value.toFixed(2) : '–'} (${c.limit})`);
   }
   if (smoke && !results.smoke?.pass) {

@@ -111,7 +111,7 @@ export async function runPlan(o: RunnerOptions): Promise<RunnerOutput> {
     let running: RunningTarget[] = [];
     try {
       running = await startTargets(o, s, sim.origin, sim.port, info);
-      const procs = (t: RunningTarget) => ({ proxyPid: t.pid, simPid: sim.proc.pid, simOrigin: sim.origin, upstreamCpu: o.placement.upstreamCpu });
+      const procs = (t: RunningTarget) => ({ proxyPid: t.pid, simPids: [sim.proc.pid], simOrigin: sim.origin, upstreamCpu: o.placement.upstreamCpu });
       // Unmeasured: JIT, pools and caches settle before any window counts. Not for idle streams: their
       // figure is memory, and the first repeat should show what a fresh process needs.
       for (const t of s.mode === 'idle' ? [] : running) {

@@ -35,9 +35,19 @@ export function usageCompletionTokens(payload: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+export type SseDialect = 'chat' | 'responses';
+
+/** The `type` of a Responses event payload (`{"type":"response.output_text.delta",...}`), or ''. */
+export function responsesEventType(payload: string): string {
+  if (!payload.startsWith('{"type":"')) return '';
+  const end = payload.indexOf('"', 9);
+  return end < 0 ? '' : payload.slice(9, end);
+}
+
 export class SseTimer {
   #rest = '';
   #onToken: (at: number) => void;
+  #dialect: SseDialect;
   /** Token events seen. */
   tokenEvents = 0;
   firstTokenAt: number | undefined;
@@ -49,8 +59,9 @@ export class SseTimer {
   errorEvent = false;
 
   /** `onToken` is called once per token event with the receive time of its chunk. */
-  constructor(onToken: (at: number) => void = () => {}) {
+  constructor(onToken: (at: number) => void = () => {}, dialect: SseDialect = 'chat') {
     this.#onToken = onToken;
+    this.#dialect = dialect;
   }
 
   feed(chunk: string, at: number): void {
@@ -71,6 +82,10 @@ export class SseTimer {
     let from = start + 5;
     if (text.charCodeAt(from) === 0x20) from++;
     const payload = text.slice(from, end);
+    if (this.#dialect === 'responses') {
+      this.#responsesEvent(payload, at);
+      return;
+    }
     if (payload === '[DONE]') {
       this.done = true;
       return;
@@ -80,12 +95,30 @@ export class SseTimer {
       return;
     }
     if (isTokenPayload(payload)) {
-      this.tokenEvents++;
-      if (this.firstTokenAt === undefined) this.firstTokenAt = at;
-      this.#onToken(at);
+      this.#token(at);
       return;
     }
     const completion = usageCompletionTokens(payload);
     if (completion !== undefined) this.completionTokens = completion;
+  }
+
+  #responsesEvent(payload: string, at: number): void {
+    const type = responsesEventType(payload);
+    if (type === 'response.output_text.delta') {
+      if (payload.includes('"delta":""')) return;
+      this.#token(at);
+    } else if (type === 'response.completed' || type === 'response.incomplete') {
+      this.done = true;
+      const m = /"output_tokens":(\d+)/.exec(payload);
+      if (m) this.completionTokens = Number(m[1]);
+    } else if (type === 'response.failed' || type === 'error') {
+      this.errorEvent = true;
+    }
+  }
+
+  #token(at: number): void {
+    this.tokenEvents++;
+    if (this.firstTokenAt === undefined) this.firstTokenAt = at;
+    this.#onToken(at);
   }
 }

@@ -18,6 +18,8 @@ function load(completed: number, tokens = 0, failed = 0): LoadResult {
     ttft: distribution(tokens > 0 ? [5] : []),
     gap: distribution(tokens > 0 ? [1] : []),
     openStreams: 0,
+    tokenCountMismatches: 0,
+    tokenCountChecked: 0,
   };
 }
 

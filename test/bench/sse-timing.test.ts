@@ -83,3 +83,32 @@ describe('SseTimer', () => {
     expect(t.done).toBe(true);
   });
 });
+
+describe('SseTimer, Responses dialect', () => {
+  const ev = (type: string, fields: string): string => `event: ${type}\ndata: {"type":"${type}",${fields},"sequence_number":0}\n\n`;
+  const delta = (t: string): string => ev('response.output_text.delta', `"item_id":"msg_1","output_index":0,"content_index":0,"delta":"${t}","logprobs":[]`);
+
+  it('counts one token event per non-empty output_text.delta and ends on response.incomplete', () => {
+    const times: number[] = [];
+    const t = new SseTimer((at) => times.push(at), 'responses');
+    t.feed(ev('response.created', '"response":{"id":"r","output":[]}') + ev('response.in_progress', '"response":{"id":"r"}'), 1);
+    t.feed(delta('a'), 2);
+    t.feed(delta('') + delta('b'), 3);
+    // output_text.done carries the whole text: not a token event.
+    t.feed(ev('response.output_text.done', '"text":"ab"'), 4);
+    expect(t.done).toBe(false);
+    t.feed(ev('response.incomplete', '"response":{"usage":{"input_tokens":9,"output_tokens":2,"total_tokens":11}}'), 5);
+    expect(times).toEqual([2, 3]);
+    expect(t.done).toBe(true);
+    expect(t.completionTokens).toBe(2);
+    expect(t.errorEvent).toBe(false);
+  });
+
+  it('sees response.failed as an error and ignores [DONE]-style chat markers', () => {
+    const t = new SseTimer(() => {}, 'responses');
+    t.feed('data: [DONE]\n\n', 1);
+    expect(t.done).toBe(false);
+    t.feed(ev('response.failed', '"response":{"status":"failed"}'), 2);
+    expect(t.errorEvent).toBe(true);
+  });
+});
