@@ -76,6 +76,7 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
   for (const { path } of surfaces) methods[path] = ['POST'];
   for (const extra of parts.extraRoutes ?? []) Object.assign(methods, extra.paths);
   const shapes = new Map<string, ErrorShape>(surfaces.map(({ surface }) => [surface.name, surface]));
+  const surfaceByPath = new Map<string, ErrorShape>(surfaces.map(({ path, surface }) => [path, surface]));
 
   app.use('*', observe({ metrics, logger, latency: parts.latency, cors: parts.cors }));
   if (parts.cors.enabled) app.use('*', parts.cors.preflight());
@@ -112,7 +113,10 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
   app.notFound((c) => {
     const allowed = methods[c.req.path] ?? methodsOfPattern(methods, c.req.path);
     if (allowed && !allowed.includes(c.req.method)) {
-      return c.json(envelope(`Method ${c.req.method} is not allowed on ${c.req.path.slice(0, 200)}; use ${allowed.join(', ')}.`, 'invalid_request_error', null, 'method_not_allowed'), 405, { allow: allowed.join(', ') });
+      // In the shape of the surface that owns the path (Anthropic's on /v1/messages).
+      const shape = surfaceByPath.get(c.req.path) ?? openAiErrors;
+      const err = new GatewayError(405, `Method ${c.req.method} is not allowed on ${c.req.path.slice(0, 200)}; use ${allowed.join(', ')}.`, { type: 'invalid_request_error', code: 'method_not_allowed' });
+      return c.body(shape.errorBody(err), 405, { 'content-type': 'application/json', allow: allowed.join(', ') });
     }
     return c.json(envelope(`Unknown path ${c.req.path.slice(0, 200)}.`, 'not_found_error', null, 'unknown_url'), 404);
   });

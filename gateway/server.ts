@@ -29,7 +29,7 @@ import { CONVERSATION_PATHS, conversationRoutes } from './routes/conversations.j
 import { RESPONSE_STORE_PATHS, responseStoreRoutes } from './routes/responses-store.js';
 import { parseChatRequest, parseCompletionRequest } from './schemas/index.js';
 import { createStateStore } from './state/index.js';
-import { anthropicSurfaces } from './surfaces/anthropic.js';
+import { anthropicSurfaces, messagesSurface } from './surfaces/anthropic.js';
 import { responsesSurface } from './surfaces/openai-responses.js';
 import { chatRouteSurface } from './surfaces/seed-chat.js';
 
@@ -138,6 +138,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // zod compiles a schema on its first use (~6 ms); pay that at start, not on the first client's request.
   parseChatRequest({ messages: [{ role: 'user', content: 'warm-up' }] });
   parseCompletionRequest({ prompt: 'warm-up' });
+  void Promise.resolve(messagesSurface.parse({ max_tokens: 1, messages: [{ role: 'user', content: 'warm-up' }] }, { owner: '-' })).catch(() => undefined);
   server.on('request', getRequestListener(app.fetch, { overrideGlobalObjects: false }));
 
   await new Promise<void>((resolve, reject) => {
