@@ -80,7 +80,10 @@ describe('Dockerfile.gateway', () => {
     expect(last(runtime, 'HEALTHCHECK')).toContain(`'${PATHS.livez}'`);
     expect(last(runtime, 'ENTRYPOINT')).toBe('["/app/bin/supervisor.sh"]');
     expect(last(runtime, 'CMD')).toBe('["gateway"]');
-    expect(last(runtime, 'ENV')).toMatch(/NODE_ENV=production/);
+    expect(runtime.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ')).toMatch(/NODE_ENV=production/);
+    // SQLite state lives in a directory the unprivileged user owns (the app files stay root's).
+    expect(last(runtime, 'ENV')).toBe('DATA_DIR=/data');
+    expect(runtime.find((i) => i.op === 'RUN' && /chown gateway:gateway \/data/.test(i.args))).toBeDefined();
   });
 });
 

@@ -46,7 +46,7 @@ describe('s.scale.yaml: shape', () => {
     // The environment adds shared state only; s.yaml's variables keep their values.
     const singleEnv = single.environmentVariables as Record<string, string>;
     for (const [name, value] of Object.entries(singleEnv)) expect(env[name], name).toBe(value);
-    expect(Object.keys(env).filter((k) => !(k in singleEnv)).sort()).toEqual(['DATA_DIR', 'RATE_LIMIT_ON_STORE_ERROR', 'REDIS_TIMEOUT_MS', 'REDIS_URL']);
+    expect(Object.keys(env).filter((k) => !(k in singleEnv)).sort()).toEqual(['RATE_LIMIT_ON_STORE_ERROR', 'REDIS_TIMEOUT_MS', 'REDIS_URL']);
   });
 
   it('keeps one provisioned instance (idle mode) and tracks more on ProvisionedConcurrencyUtilization, within the cap', () => {
