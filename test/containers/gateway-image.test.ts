@@ -94,6 +94,14 @@ describe.skipIf(!ready)('gateway image', () => {
       expect(completionTokens).toBe(12);
     });
 
+    it('stores Responses in its data directory as the unprivileged user (retrieve after create)', async () => {
+      const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: CLIENT_KEY, maxRetries: 0, timeout: 15_000 });
+      const created = await client.responses.create({ model: 'qwen2.5-7b-instruct', input: 'Say hello', max_output_tokens: 6 });
+      expect(created.status).toBe('incomplete');
+      const again = await client.responses.retrieve(created.id);
+      expect(again.output_text).toBe(created.output_text);
+    });
+
     it('refuses a request without a client key', async () => {
       const res = await fetch(`${base}/v1/models`);
       expect(res.status).toBe(401);
