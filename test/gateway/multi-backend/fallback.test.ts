@@ -77,6 +77,25 @@ describe('every backend of the model down', () => {
   });
 });
 
+describe('failover with no backend of the model left', () => {
+  it('goes to the fallback model: the only 7B backend answers 503 before any byte, the 0.5B one answers', async () => {
+    farm = await startFarm({ sims: [{ fault: 'http=503' }, { servedModelNames: [M05B] }], env: { MODEL_FALLBACKS: FALLBACK } });
+    const [big, small] = farm.sims as [NonNullable<Farm['sims'][0]>, NonNullable<Farm['sims'][0]>];
+    const { data, response } = await farm.client().chat.completions.create({ model: M7B, messages: [{ role: 'user', content: 'tier' }], max_tokens: 2 }).withResponse();
+    expect(data.model).toBe(M05B);
+    expect(response.headers.get('x-gateway-fallback')).toBe(`${M7B}->${M05B}`);
+    expect(hits(big)).toBe(1);
+    expect(hits(small)).toBe(1);
+    const refused = await post(farm.url, chatBody(M7B), { 'x-gateway-fallback': 'off' });
+    expect(refused.status).toBe(503);
+    await refused.text();
+    expect(hits(small)).toBe(1);
+    const m = await farm.metrics();
+    expect(metricSum(m, 'gateway_fallbacks_total', `from="${M7B}"`, `to="${M05B}"`)).toBe(1);
+    expect(metricSum(m, 'gateway_failovers_total')).toBe(1);
+  });
+});
+
 describe('a full queue for the first model', () => {
   it('falls back to the fallback model; x-gateway-fallback: off gets the queue-full 503', async () => {
     farm = await startFarm({

@@ -77,7 +77,7 @@ describe('least-loaded routing', () => {
     try {
       await waitFor(() => busy.running() === 6, 3_000, 'busy sim loaded');
       const f = farm;
-      await waitFor(async () => ((await f.status()).backends[0]?.load ?? 0) >= 0.7, 3_000, 'gateway sees the busy backend loaded');
+      await waitFor(async () => ((await f.status()).backends[0]?.vllm?.running ?? 0) === 6, 3_000, "gateway read the busy backend's /metrics");
       const before = hits(busy);
       await sequential(farm, 20);
       expect(hits(busy) - before).toBe(10);
