@@ -134,4 +134,20 @@ describe('models route to the backends that serve them', () => {
     expect(hits(first)).toBe(6);
     expect(hits(b) + hits(c)).toBe(0);
   });
+
+  it("stays the first backend's first model while that backend restarts: never silently another backend's model", async () => {
+    farm = await startFarm({ sims: [{ servedModelNames: [M05B] }, {}], env: { READY_WAIT_MS: '1000' } });
+    const [first, other] = farm.sims as [NonNullable<Farm['sims'][0]>, NonNullable<Farm['sims'][0]>];
+    const res0 = await post(farm.url, chatBody(undefined, 'before'));
+    expect(((await res0.json()) as { model: string }).model).toBe(M05B);
+    await first.close();
+    // The gateway learns of it (refused), as it would of a vLLM restarting.
+    await (await post(farm.url, chatBody(M05B, 'notice'), { 'x-gateway-fallback': 'off' })).text();
+    const res = await post(farm.url, chatBody(undefined, 'during the restart'));
+    const body = (await res.json()) as { model?: string };
+    // Either the first backend's model or "retry shortly"; not the 7B of the second backend.
+    if (res.status === 200) expect(body.model).toBe(M05B);
+    else expect(res.status).toBe(503);
+    expect(hits(other)).toBe(0);
+  });
 });
