@@ -16,6 +16,8 @@ export interface ClusterResults {
   checks: ClusterCheck[];
   skipped: Record<string, string>;
   versions: string[];
+  /** Per scenario with a Redis: its calls per command over the scenario (warm-up and readiness included). */
+  redisCommandStats: Record<string, Record<string, number>>;
   /** Machine load (1-minute average from /proc/loadavg) before and after the cluster scenarios. */
   loadavg: { before: number; after: number };
 }
@@ -43,12 +45,14 @@ function armTable(s: ClusterSummary): string {
   const stream = scenario.stream;
   const multi = scenario.sims.length > 1;
   const header = ['arm', 'req/s', 'latency p50 / p99 ms'];
-  if (stream) header.push('TTFT p50 / p99 ms', 'gap p99 ms', 'tokens per burst', 'token events per stream');
+  if (stream) header.push('TTFT p50 / p99 ms', 'gap p99 ms', 'tokens per burst');
+  const responses = scenario.arms.some((a) => a.responses);
+  if (responses) header.push('streams with token events ≠ usage tokens');
   header.push('CPU ms/req');
   if (stream) header.push('CPU ms/1k tokens');
   if (scenario.conversation) header.push('prefix-cache hit rate (tokens)');
   if (multi) header.push('share of requests per backend');
-  if (scenario.arms.some((a) => a.redis)) header.push('Redis CPU ms/req', 'Redis commands/req');
+  if (scenario.arms.some((a) => a.redis)) header.push('Redis CPU ms/req', 'Redis scripts (round trips)/req');
   header.push('proxy core busy', 'upstream core busy', 'other CPU', 'failed');
   const rows = s.targets.map((t) => {
     const g = t.figures;
@@ -56,7 +60,8 @@ function armTable(s: ClusterSummary): string {
     const arm = scenario.arms.find((a) => a.id === t.target);
     const proxy = arm?.kind !== 'direct';
     const cells = [arm?.label ?? t.target, fmt(g.throughput.median, 1), pair(g.latencyP50, g.latencyP99)];
-    if (stream) cells.push(pair(g.ttftP50, g.ttftP99), fmt(g.gapP99.median), fmt(g.tokensPerBurst.median, 1), fmt(e?.tokensPerRequest, 1));
+    if (stream) cells.push(pair(g.ttftP50, g.ttftP99), fmt(g.gapP99.median), fmt(g.tokensPerBurst.median, 1));
+    if (responses) cells.push(e && e.tokenCountChecked > 0 ? `${e.tokenCountMismatches} of ${e.tokenCountChecked}` : '–');
     cells.push(proxy ? fmt(g.cpuPerReqMs.median, 3) : '–');
     if (stream) cells.push(proxy ? fmt(g.cpuPer1kTokensMs.median, 1) : '–');
     if (scenario.conversation) cells.push(pct(e?.prefixHitRate ?? Number.NaN));
@@ -97,7 +102,7 @@ export function renderCluster(c: ClusterResults): string {
   out.push('');
   out.push(`Same run, after issue 5's scenarios. Machine load (1-minute average) ${fmt(c.loadavg.before)} before these scenarios, ${fmt(c.loadavg.after)} after${c.loadavg.before > 1.5 || c.loadavg.after > 1.5 ? ': other work shared the two cores, see "other CPU" per table' : ''}. Ratios and differences between arms are medians of per-repeat comparisons (arms interleaved, order rotated each repeat).${c.versions.length ? ` ${c.versions.join(', ')}.` : ''}`);
   out.push('');
-  out.push(checkTable(c.checks));
+  out.push(c.checks.length > 0 ? checkTable(c.checks) : 'Smoke run: the gate for these scenarios is in the smoke table above.');
   for (const [k, v] of Object.entries(c.skipped)) out.push('', `- ${k}: not run: ${v}`);
   for (const s of c.summaries) {
     const id = s.scenario as ClusterId;
@@ -105,6 +110,11 @@ export function renderCluster(c: ClusterResults): string {
     const note = NOTES[id] ?? (id === 'redis-c64' ? NOTES['redis-c1'] : id === 'responses-s256' ? NOTES['responses-s64'] : undefined);
     if (note) out.push('', note);
     out.push('', armTable(s));
+    const stats = c.redisCommandStats[id];
+    if (stats) {
+      const calls = Object.entries(stats).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ');
+      out.push('', `Redis calls per command over the whole scenario (warm-up and readiness included): ${calls}.`);
+    }
   }
   out.push('');
   return out.join('\n');

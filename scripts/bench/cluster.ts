@@ -13,7 +13,7 @@ import type { LoadSpec } from './load-protocol.js';
 import { measureWindow, type WindowMeasurement } from './measure.js';
 import { rotation, type RunPlan } from './plan.js';
 import type { Placement } from './processes.js';
-import { redisCommands, startRedis, type RunningRedis } from './redis.js';
+import { redisCommands, redisCommandStats, startRedis, type RunningRedis } from './redis.js';
 import { simCounters, startSimInstance, type RunningSim, type SimCounters } from './simulator.js';
 import { startTarget, TargetUnavailable, type RunningTarget } from './targets.js';
 
@@ -31,7 +31,7 @@ export interface ClusterOptions {
 export interface ClusterWindow extends WindowMeasurement {
   /** Counter deltas over the window, one per backend the arm used, in order. */
   backends: SimCounters[];
-  /** Commands Redis processed inside the window (arms with the Redis store). */
+  /** Scripts (EVAL/EVALSHA) Redis ran inside the window (arms with the Redis store). */
   redisCommands?: number;
 }
 
@@ -41,6 +41,8 @@ export interface ClusterOutput {
   skipped: Record<string, string>;
   /** Versions of the extra pieces (Redis). */
   versions: string[];
+  /** Per scenario with a Redis: its calls per command over the whole scenario (INFO commandstats). */
+  redisCommandStats: Record<string, Record<string, number>>;
 }
 
 interface RunningArm {
@@ -114,15 +116,15 @@ function spec(o: ClusterOptions, s: ClusterScenario, a: RunningArm, runId: strin
 
 const f = (v: number, d = 2): string => (Number.isFinite(v) ? v.toFixed(v >= 100 ? 0 : d) : '–');
 
-function describe(w: ClusterWindow): string {
+function describe(s: ClusterScenario, w: ClusterWindow): string {
   const seconds = w.load.windowMs / 1000;
   const parts = [`${f(w.load.completed / seconds)} req/s`, `p50 ${f(w.load.latency.p50)} / p99 ${f(w.load.latency.p99)} ms`];
   if (w.load.tokens > 0) parts.push(`TTFT p50 ${f(w.load.ttft.p50)} ms`, `gap p99 ${f(w.load.gap.p99)} ms`, `${f(w.load.tokens / Math.max(1, w.load.completed), 1)} tok/req`);
   if (w.cpuMs.proxy !== undefined) parts.push(`CPU ${f(w.cpuMs.proxy / Math.max(1, w.load.completed), 3)} ms/req`);
   const q = w.backends.reduce((a, b) => a + b.prefixQueries, 0);
-  if (q > 0 && w.backends.some((b) => b.prefixHits > 0)) parts.push(`prefix hits ${f((100 * w.backends.reduce((a, b) => a + b.prefixHits, 0)) / q, 0)}%`);
+  if (s.conversation && q > 0) parts.push(`prefix hits ${f((100 * w.backends.reduce((a, b) => a + b.prefixHits, 0)) / q, 0)}%`);
   if (w.backends.length > 1) parts.push(`per backend ${w.backends.map((b) => f(b.requests, 0)).join('/')} req`);
-  if (w.extraCpuMs?.redis !== undefined) parts.push(`redis ${f(w.extraCpuMs.redis / Math.max(1, w.load.completed), 3)} ms/req, ${f((w.redisCommands ?? Number.NaN) / Math.max(1, w.load.completed), 1)} cmd/req`);
+  if (w.extraCpuMs?.redis !== undefined) parts.push(`redis ${f(w.extraCpuMs.redis / Math.max(1, w.load.completed), 3)} ms/req, ${f((w.redisCommands ?? Number.NaN) / Math.max(1, w.load.completed), 1)} scripts/req`);
   parts.push(`other CPU ${f((w.otherCpuMs / w.wallMs) * 100, 0)}%`);
   if (w.load.failed > 0) parts.push(`FAILED ${w.load.failed} (${w.load.failures.join('; ')})`);
   return parts.join(', ');
@@ -163,7 +165,7 @@ async function measureArm(o: ClusterOptions, s: ClusterScenario, a: RunningArm, 
 }
 
 export async function runCluster(o: ClusterOptions): Promise<ClusterOutput> {
-  const out: ClusterOutput = { windows: [], skipped: {}, versions: [] };
+  const out: ClusterOutput = { windows: [], skipped: {}, versions: [], redisCommandStats: {} };
   for (const s of o.scenarios) {
     o.log(`scenario ${s.id}: ${s.label}`);
     const sims: RunningSim[] = [];
@@ -194,9 +196,10 @@ export async function runCluster(o: ClusterOptions): Promise<ClusterOutput> {
         for (const a of rotation(running, r)) {
           const w = await measureArm(o, s, a, sims, redis, r);
           out.windows.push(w);
-          o.log(`  [${s.id} #${r + 1}] ${a.arm.id}: ${describe(w)}`);
+          o.log(`  [${s.id} #${r + 1}] ${a.arm.id}: ${describe(s, w)}`);
         }
       }
+      if (redis) out.redisCommandStats[s.id] = await redisCommandStats(redis.port);
     } finally {
       for (const a of running) await a.target?.stop();
       for (const sim of sims) await sim.proc.stop();

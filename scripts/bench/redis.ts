@@ -29,9 +29,20 @@ export async function startRedis(tmp: string, cpu: number | undefined): Promise<
   return { url: `redis://127.0.0.1:${port}`, port, proc, version: `Redis ${version}` };
 }
 
-/** Commands Redis has processed so far (INFO stats total_commands_processed): shows the gateway used it. */
+/**
+ * Scripts Redis has run so far (EVAL and EVALSHA calls, INFO commandstats): the gateway's round trips to
+ * the store (the commands a script runs inside are counted by Redis too, so total_commands_processed
+ * would overstate them).
+ */
 export async function redisCommands(port: number): Promise<number> {
-  const { stdout } = await run('redis-cli', ['-p', String(port), 'info', 'stats']);
-  const m = /total_commands_processed:(\d+)/.exec(stdout);
-  return m ? Number(m[1]) : Number.NaN;
+  const stats = await redisCommandStats(port);
+  return Object.entries(stats).reduce((n, [name, calls]) => (name.startsWith('eval') ? n + calls : n), 0);
+}
+
+/** Calls per command since Redis started (INFO commandstats), e.g. { evalsha: 1200, ping: 3 }. */
+export async function redisCommandStats(port: number): Promise<Record<string, number>> {
+  const { stdout } = await run('redis-cli', ['-p', String(port), 'info', 'commandstats']);
+  const out: Record<string, number> = {};
+  for (const m of stdout.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1] as string] = Number(m[2]);
+  return out;
 }

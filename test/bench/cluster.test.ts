@@ -92,7 +92,7 @@ describe('clusterChecks', () => {
     const ttft = checks.find((c) => c.id === 'responses-ttft');
     expect(ttft?.pass).toBeUndefined();
     expect(ttft?.reason).toMatch(/route not wired/);
-    expect(renderCluster({ scenarios: ['responses-s64'], windows, summaries: summariseCluster(s, windows), checks, skipped: {}, versions: [], loadavg: { before: 0.5, after: 0.5 } })).toContain('not measured: route not wired yet');
+    expect(renderCluster({ scenarios: ['responses-s64'], windows, summaries: summariseCluster(s, windows), checks, skipped: {}, versions: [], redisCommandStats: {}, loadavg: { before: 0.5, after: 0.5 } })).toContain('not measured: route not wired yet');
   });
 
   it('prices Redis against the in-memory store and reports its own CPU per request', () => {
@@ -107,8 +107,10 @@ describe('clusterChecks', () => {
 
   it('fails the smoke gate when the 2-backend gateway falls far below the ideal split', () => {
     const s = [CLUSTER_SCENARIOS['scale-out-2']];
-    const windows = [0, 1, 2].flatMap((r) => [win('scale-out-2', 'gateway-2', r, 30, { cpu: 100 }), win('scale-out-2', 'ideal-2', r, 50)]);
-    expect(clusterSmokeChecks(summariseCluster(s, windows)).map((c) => c.pass)).toEqual([false, true]);
+    const oneBackend = [0, 1, 2].flatMap((r) => [win('scale-out-2', 'gateway-2', r, 25, { cpu: 100, backends: [counters(25), counters(0)] }), win('scale-out-2', 'ideal-2', r, 50)]);
+    expect(clusterSmokeChecks(summariseCluster(s, oneBackend)).map((c) => c.pass)).toEqual([false, false, true]);
+    const fine = [0, 1, 2].flatMap((r) => [win('scale-out-2', 'gateway-2', r, 48, { cpu: 100, backends: [counters(24), counters(24)] }), win('scale-out-2', 'ideal-2', r, 50)]);
+    expect(clusterSmokeChecks(summariseCluster(s, fine)).every((c) => c.pass)).toBe(true);
   });
 });
 
