@@ -258,6 +258,11 @@ export class Backend {
     return this.stop();
   }
 
+  /** See ProbeHistory.countRefused. */
+  set refusalsMeanDown(value: boolean) {
+    this.#history.countRefused = value;
+  }
+
   /** Reads vLLM's /metrics now (the status page asks when no reading has arrived yet). */
   refreshLoad(): Promise<void> {
     return this.#scraper.scrapeNow();

@@ -140,6 +140,8 @@ export class ProbeHistory {
   readonly #downAfter: number;
   #everReady = false;
   #failedInARow = 0;
+  /** Refused probes count toward `down` (set while other backends exist, see BackendSet.update). */
+  countRefused = false;
 
   constructor(downAfter: number) {
     this.#downAfter = downAfter;
@@ -149,7 +151,7 @@ export class ProbeHistory {
     if (outcome === 'ready') {
       this.#everReady = true;
       this.#failedInARow = 0;
-    } else if (outcome === 'refused') {
+    } else if (outcome === 'refused' && !this.countRefused) {
       // Refused = loading (or restarting): starting again, not down.
       this.#failedInARow = 0;
     } else {
@@ -161,7 +163,7 @@ export class ProbeHistory {
     return this.#everReady;
   }
 
-  /** Was ready, then failed `ejectFailures` active probes in a row without being refused. */
+  /** Was ready, then failed `ejectFailures` active probes in a row (refusals counting only with `countRefused`). */
   get down(): boolean {
     return this.#everReady && this.#failedInARow >= this.#downAfter;
   }

@@ -69,6 +69,10 @@ export class BackendSet {
     }
     if (overflow > 0) this.#opts.logger?.warn({ ignored: overflow, max: MAX_BACKENDS }, 'too many backends; the rest are ignored');
     this.#active = next;
+    // With others to take the traffic, a backend that keeps refusing after being ready is dead, not
+    // restarting: requests fail fast (or fall back) instead of waiting READY_WAIT_MS on it. Alone, it
+    // may be restarting, and requests wait for it as one VLLM_URL always did.
+    for (const b of next) b.refusalsMeanDown = next.length > 1;
     for (const gone of byId.values()) this.#drain(gone);
     for (const b of next) if (this.#started) b.start();
     this.#emitChange(undefined);
@@ -107,8 +111,13 @@ export class BackendSet {
     return out;
   }
 
+  /**
+   * The model a request without `model` gets: the first model of the first backend in VLLM_URL order, as
+   * last listed, ready or not (never silently another backend's model while that one restarts); undefined
+   * until it has listed its models.
+   */
   defaultModel(): ServedModel | undefined {
-    return this.#active.find((b) => b.readiness.isReady && b.models.length > 0)?.models[0];
+    return this.#active[0]?.models[0];
   }
 
   get anyReady(): boolean {

@@ -70,8 +70,8 @@ describe('BackendSet with simulators on 127.0.0.2 and 127.0.0.3', () => {
     set.update([{ url: a.url }, { url: b.url }]);
     set.start();
     await set.waitUsable('m-b', 5_000);
-    // a is still loading: b's first model is the default for now.
-    expect(set.defaultModel()?.id).toBe('m-b');
+    // a is still loading: no default yet (never silently b's model), though b's models are listed.
+    expect(set.defaultModel()).toBeUndefined();
     expect(set.models().map((m) => m.id)).toEqual(['m-b', 'shared']);
     expect(set.anyReady).toBe(true);
     await set.waitUsable('m-a', 5_000);
