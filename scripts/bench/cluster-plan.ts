@@ -93,10 +93,11 @@ export const CLUSTER_SCENARIOS: Readonly<Record<ClusterId, ClusterScenario>> = {
     arms: [
       { id: 'least-loaded', label: 'gateway, ROUTING=least-loaded', kind: 'gateway', backends: 4, maxConcurrent: SLOTS, env: { ROUTING: 'least-loaded' } },
       { id: 'round-robin', label: 'gateway, ROUTING=round-robin', kind: 'gateway', backends: 4, maxConcurrent: SLOTS, env: { ROUTING: 'round-robin' } },
-      // The gateway allowed twice the backends' slots: a backend's excess then waits inside vLLM, where
-      // only least-loaded sees it (vllm:num_requests_waiting).
-      { id: 'least-loaded-2x', label: `gateway, ROUTING=least-loaded, MAX_CONCURRENT_REQUESTS=${2 * SLOTS}`, kind: 'gateway', backends: 4, maxConcurrent: 2 * SLOTS, env: { ROUTING: 'least-loaded' } },
-      { id: 'round-robin-2x', label: `gateway, ROUTING=round-robin, MAX_CONCURRENT_REQUESTS=${2 * SLOTS}`, kind: 'gateway', backends: 4, maxConcurrent: 2 * SLOTS, env: { ROUTING: 'round-robin' } },
+      // The gateway allowed twice the backends' slots, and as many requests in flight as there are slots:
+      // a backend given more than its slots queues inside vLLM, where only least-loaded sees it
+      // (vllm:num_requests_waiting).
+      { id: 'least-loaded-2x', label: `gateway, ROUTING=least-loaded, MAX_CONCURRENT_REQUESTS=${2 * SLOTS}, ${4 * SLOTS} in flight`, kind: 'gateway', backends: 4, concurrency: 4 * SLOTS, maxConcurrent: 2 * SLOTS, env: { ROUTING: 'least-loaded' } },
+      { id: 'round-robin-2x', label: `gateway, ROUTING=round-robin, MAX_CONCURRENT_REQUESTS=${2 * SLOTS}, ${4 * SLOTS} in flight`, kind: 'gateway', backends: 4, concurrency: 4 * SLOTS, maxConcurrent: 2 * SLOTS, env: { ROUTING: 'round-robin' } },
     ],
   },
   affinity: {

@@ -59,7 +59,7 @@ function armTable(s: ClusterSummary): string {
     const e = s.extras.find((x) => x.arm === t.target);
     const arm = scenario.arms.find((a) => a.id === t.target);
     const proxy = arm?.kind !== 'direct';
-    const cells = [arm?.label ?? t.target, fmt(g.throughput.median, 1), pair(g.latencyP50, g.latencyP99)];
+    const cells = [arm?.label ?? t.target, fmt(g.throughput.median, g.throughput.median >= 100 ? 0 : 1), pair(g.latencyP50, g.latencyP99)];
     if (stream) cells.push(pair(g.ttftP50, g.ttftP99), fmt(g.gapP99.median), fmt(g.tokensPerBurst.median, 1));
     if (responses) cells.push(e && e.tokenCountChecked > 0 ? `${e.tokenCountMismatches} of ${e.tokenCountChecked}` : '–');
     cells.push(proxy ? fmt(g.cpuPerReqMs.median, 3) : '–');
@@ -83,12 +83,13 @@ function simLine(id: ClusterId): string {
   }
   const sims = [...groups].map(([k, n]) => `${n} × (${k})`).join(' + ');
   const conc = [...new Set(s.arms.map((a) => a.concurrency ?? s.concurrency))].join(', ');
-  return `Simulators (127.0.0.2 upward): ${sims}. Load: ${s.stream ? 'streamed' : 'non-streaming'}, max_tokens ${s.maxTokens}, ${conc} connections in a closed loop.`;
+  const plural = conc === '1' ? 'connection' : 'connections';
+  return `Simulators (127.0.0.2 upward): ${sims}. Load: ${s.stream ? 'streamed' : 'non-streaming'}, max_tokens ${s.maxTokens}, ${conc} ${plural} in a closed loop.`;
 }
 
 const NOTES: Partial<Record<ClusterId, string>> = {
   'scale-out': 'The gateway runs with MAX_CONCURRENT_REQUESTS = the backends\' --max-num-seqs and MAX_QUEUE = the connections, so it holds the excess itself; the ideal split has the load client spread its connections evenly over the simulators, which queue the excess. Capacity is simulated GPU time (slots × time per token), not CPU: both cores stay far from busy.',
-  uneven: 'Below saturation (¾ of the slots in flight), so that where a request goes is a choice; at saturation the gateway can only send a request to the backend whose slot just freed, whatever the strategy. The last two arms allow the gateway twice the backends\' slots (MAX_CONCURRENT_REQUESTS=16 against --max-num-seqs 8), so a backend given too much queues inside the simulator.',
+  uneven: 'Below saturation (¾ of the slots in flight), so that where a request goes is a choice; at saturation the gateway can only send a request to the backend whose slot just freed, whatever the strategy. The last two arms allow the gateway twice the backends\' slots (MAX_CONCURRENT_REQUESTS=16 against --max-num-seqs 8) with as many requests in flight as there are slots (32), so a backend given more than its slots queues inside the simulator, where only least-loaded (which reads vllm:num_requests_waiting) sees it.',
   affinity: 'Each connection is one session re-sending its whole conversation with an `x-session-id`; sessions are new in every window (the first turn of each always misses). Hit rate = Σ vllm:prefix_cache_hits / Σ vllm:prefix_cache_queries over the four simulators\' /metrics deltas inside the window.',
   'cost-backends': 'All three arms talk to the same zero-delay simulators; MAX_CONCURRENT_REQUESTS=64 per backend, so nothing waits in the gateway\'s queue. The 4-backend gateway also scrapes four /metrics endpoints every 500 ms (that is part of its cost).',
   'cost-backends-paced': 'The control for the scenario above: there, the upstream core is the limit, and four simulator processes sharing it serve fewer requests per second than one, so the two gateways run at different rates (and CPU per request falls as the rate rises). Here every answer takes 50 ms of simulated time, which sets the rate for both.',
@@ -101,6 +102,8 @@ export function renderCluster(c: ClusterResults): string {
   out.push('## Several backends, the Redis store, the Responses API (issues 10, 11, 12)');
   out.push('');
   out.push(`Same run, after issue 5's scenarios. Machine load (1-minute average) ${fmt(c.loadavg.before)} before these scenarios, ${fmt(c.loadavg.after)} after${c.loadavg.before > 1.5 || c.loadavg.after > 1.5 ? ': other work shared the two cores, see "other CPU" per table' : ''}. Ratios and differences between arms are medians of per-repeat comparisons (arms interleaved, order rotated each repeat).${c.versions.length ? ` ${c.versions.join(', ')}.` : ''}`);
+  out.push('');
+  out.push("How: each scenario starts its own simulators (the CLI from dist, one process each, on 127.0.0.2, .3 ..., pinned with the load client to the upstream core), a redis-server when an arm needs one (same core), and one process per arm on the proxy core, each with the gateway setup listed above plus the arm's own settings. Each arm first takes unmeasured load, then every repeat measures each arm once in rotated order with a fresh load-client process, exactly as for issue 5's targets. CPU per request is the arm's process from /proc/<pid>/stat; the backends' counters (prefix-cache queries and hits, finished requests) are read from their /metrics at the window's start and end.");
   out.push('');
   out.push(c.checks.length > 0 ? checkTable(c.checks) : 'Smoke run: the gate for these scenarios is in the smoke table above.');
   for (const [k, v] of Object.entries(c.skipped)) out.push('', `- ${k}: not run: ${v}`);
