@@ -13,6 +13,7 @@
  * `event: c` at its start, so a chunk costs one `indexOf` of the event end per event and no parsing.
  * JSON is parsed only for `message_start`, `message_delta` and `error`: about twice per stream.
  */
+import { lastObjectAt } from './json-usage.js';
 import type { Usage } from './sse-usage.js';
 
 const EVENT_END = Buffer.from('\n\n');
@@ -166,24 +167,7 @@ function toUsage(value: unknown, inputFallback?: number): Usage | undefined {
  * occurrence of each key is the message's own, whatever a tool_use input holds. Only that slice is parsed.
  */
 export function readAnthropicMessage(body: Buffer): { usage?: Usage | undefined; finishReason?: string | undefined } {
-  let usage: Usage | undefined;
-  const at = body.lastIndexOf(USAGE_KEY);
-  if (at !== -1) {
-    const start = at + USAGE_KEY.length - 1;
-    let depth = 0;
-    for (let i = start; i < body.length; i++) {
-      const b = body[i];
-      if (b === 0x7b) depth++;
-      else if (b === 0x7d && --depth === 0) {
-        try {
-          usage = toUsage(JSON.parse(body.toString('utf8', start, i + 1)));
-        } catch {
-          usage = undefined;
-        }
-        break;
-      }
-    }
-  }
+  const usage = toUsage(lastObjectAt(body, USAGE_KEY));
   const stop = body.lastIndexOf(STOP_KEY);
   const stopEnd = stop === -1 ? -1 : body.indexOf(0x22, stop + STOP_KEY.length);
   const finishReason = stopEnd === -1 ? undefined : finishReasonOf(body.toString('latin1', stop + STOP_KEY.length, stopEnd));

@@ -10,25 +10,31 @@ const USAGE_KEY = Buffer.from('"usage":{');
 const FINISH_KEY = Buffer.from('"finish_reason":"');
 
 export function readCompletion(body: Buffer): { usage?: Usage; finishReason?: string } {
-  let usage: Usage | undefined;
-  const at = body.lastIndexOf(USAGE_KEY);
-  if (at !== -1) {
-    const start = at + USAGE_KEY.length - 1;
-    let depth = 0;
-    for (let i = start; i < body.length; i++) {
-      const b = body[i];
-      if (b === 0x7b) depth++;
-      else if (b === 0x7d && --depth === 0) {
-        try {
-          usage = toUsage(JSON.parse(body.toString('utf8', start, i + 1)));
-        } catch {
-          usage = undefined;
-        }
-        break;
-      }
-    }
-  }
+  const usage = toUsage(lastObjectAt(body, USAGE_KEY));
   const fr = body.indexOf(FINISH_KEY);
   const frEnd = fr === -1 ? -1 : body.indexOf(0x22, fr + FINISH_KEY.length);
   return { usage, finishReason: frEnd === -1 ? undefined : body.toString('latin1', fr + FINISH_KEY.length, frEnd) };
+}
+
+/**
+ * The small JSON object after the last occurrence of `key` (which ends with `{`), parsed alone: for
+ * `"usage":{...}` near the end of a large answer. Undefined when absent or not JSON.
+ */
+export function lastObjectAt(body: Buffer, key: Buffer): unknown {
+  const at = body.lastIndexOf(key);
+  if (at === -1) return undefined;
+  const start = at + key.length - 1;
+  let depth = 0;
+  for (let i = start; i < body.length; i++) {
+    const b = body[i];
+    if (b === 0x7b) depth++;
+    else if (b === 0x7d && --depth === 0) {
+      try {
+        return JSON.parse(body.toString('utf8', start, i + 1)) as unknown;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
