@@ -9,6 +9,7 @@
  * A signal listener does not keep the process alive, so the replica still exits on its own.
  */
 import { appendFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const file = process.env.SOAK_MEM_FILE;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -17,7 +18,9 @@ if (file && gc) {
   process.on('SIGUSR2', function reportHeapAfterGc() {
     gc();
     const m = process.memoryUsage();
-    const line = { at: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+    // Committed bytes per V8 space, to tell a young generation that grew from live objects that pile up.
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+    const line = { at: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, spaces };
     appendFileSync(file, `${JSON.stringify(line)}\n`);
   });
 } else if (file) {

@@ -14,6 +14,9 @@ export interface MemorySample {
   rssBytes: number;
   heapAfterGcBytes: number;
   fds: number;
+  /** V8's committed heap (heapTotal) and its young generation (new_space), to tell V8 sizing from a leak. */
+  heapTotalBytes?: number;
+  newSpaceBytes?: number;
 }
 
 function lines(path: string): string[] {
@@ -41,8 +44,10 @@ export async function sampleMemory(pid: number, memPath: string, t: number): Pro
   for (;;) {
     const all = lines(memPath);
     if (all.length > before) {
-      const heap = JSON.parse(all[all.length - 1] as string) as { heapUsed: number };
-      return { t, rssBytes: rssOf(pid), heapAfterGcBytes: heap.heapUsed, fds: fdsOf(pid) };
+      const heap = JSON.parse(all[all.length - 1] as string) as { heapUsed: number; heapTotal: number; spaces?: Record<string, number> };
+      const sample: MemorySample = { t, rssBytes: rssOf(pid), heapAfterGcBytes: heap.heapUsed, fds: fdsOf(pid), heapTotalBytes: heap.heapTotal };
+      if (heap.spaces?.new_space !== undefined) sample.newSpaceBytes = heap.spaces.new_space;
+      return sample;
     }
     if (Date.now() > deadline) throw new Error(`no heap sample from pid ${pid} within 5 s (${memPath})`);
     await sleep(20);

@@ -55,6 +55,13 @@ export function renderMarkdown(r: SoakResults, svgName: string): string {
     out.push(`| ${m.name} | heap after GC | ${mib(m.growth.heapAfterGc.firstMedian)} MiB | ${mib(m.growth.heapAfterGc.secondMedian)} MiB | ${pct(m.growth.heapAfterGc.growth)} |`);
     out.push(`| ${m.name} | open fds | ${m.growth.fds.firstMedian} | ${m.growth.fds.secondMedian} | ${pct(m.growth.fds.growth)} |`);
   }
+  for (const m of r.memory) {
+    const first = m.samples.find((s) => s.t >= r.options.warmupS);
+    const last = m.samples.at(-1);
+    if (first?.heapTotalBytes === undefined || last?.heapTotalBytes === undefined) continue;
+    const young = first.newSpaceBytes !== undefined && last.newSpaceBytes !== undefined ? `, of which the young generation (new_space) ${mib(first.newSpaceBytes)} → ${mib(last.newSpaceBytes)} MiB` : '';
+    out.push('', `${m.name}: V8's committed heap (heapTotal) after warm-up ${mib(first.heapTotalBytes)} → ${mib(last.heapTotalBytes)} MiB${young}.`);
+  }
   out.push('', 'Samples (every few shown; idle = after the load, gauges at 0):', '');
   out.push(`| t (s) | ${r.memory.map((m) => `${m.name} RSS MiB | ${m.name} heap MiB | ${m.name} fds`).join(' | ')} |`);
   out.push(`|---|${r.memory.map(() => '---|---|---').join('|')}|`);
