@@ -73,6 +73,8 @@ export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
   /** ms the keep-alive ticker has seen this stream write nothing to the client. */
   #silentMs = 0;
   #done = false;
+  /** The client left after a non-streaming answer's headers arrived: read the rest, answer no one. */
+  #clientLeft = false;
   #resolve!: (o: ExchangeOutcome) => void;
   readonly outcome: Promise<ExchangeOutcome>;
 
@@ -163,6 +165,7 @@ export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
     }
     const { error, upstreamMessage } = fromUpstreamError(this.#status, body.toString('utf8'));
     this.#finish({
+      clientAborted: this.#clientLeft,
       responded: false,
       status: error.status,
       upstreamStatus: this.#status,
@@ -183,7 +186,8 @@ export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
       if (clientAborted || out.closed) out.end();
       else out.failStream(reader.fail(reason instanceof ShutdownAbort ? shuttingDown() : failureMidStream(kind, this.#in.timeouts)));
       // Usage of a stream that died early is unknown, not zero (issue 2, peers.md 3B).
-      this.#finish({ responded: true, status: 200, upstreamStatus: this.#status || undefined, failureKind: clientAborted ? undefined : kind, upstreamDetail: detail, clientAborted, finishReason: reader.finishReason });
+      // The usage chunk may already have been read (a client that left at the very end): it counts.
+      this.#finish({ responded: true, status: 200, upstreamStatus: this.#status || undefined, failureKind: clientAborted ? undefined : kind, upstreamDetail: detail, clientAborted, usage: reader.usage, finishReason: reader.finishReason });
       return;
     }
     const error = reason instanceof ShutdownAbort ? shuttingDown() : failureBeforeResponse(kind, this.#in.timeouts);
@@ -210,7 +214,7 @@ export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
     this.#in.out.json(200, answer.body, performance.now() - this.#dispatchedAt);
     // Usage is for our books: read it once the client has its answer, off the latency path.
     const { usage, finishReason } = answer.read();
-    this.#finish({ responded: true, status: 200, upstreamStatus: 200, usage, finishReason });
+    this.#finish({ responded: true, status: 200, upstreamStatus: 200, usage, finishReason, clientAborted: this.#clientLeft });
   };
 
   /** vLLM answered but the surface could not build or store the answer: its error goes to the client. */
@@ -233,6 +237,13 @@ export class Exchange implements Dispatcher.DispatchHandler, KeepaliveStream {
 
   #abort(reason: Error): void {
     if (this.#done) return;
+    // vLLM sends a non-streaming answer's headers only when generation is over (vllm.md 4): once they are
+    // here, the GPU work is done and the body is on its way. A client leaving now costs nothing upstream,
+    // so the body is read to the end and its usage counted (the tokens were generated), not dropped.
+    if (reason instanceof ClientGone && !this.#in.request.stream && this.#status !== 0) {
+      this.#clientLeft = true;
+      return;
+    }
     this.#abortReason ??= reason;
     this.#controller?.abort(reason);
   }
