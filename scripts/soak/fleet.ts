@@ -129,7 +129,10 @@ export async function startReplica(root: string, tmp: string, name: string, env:
   const proc = startProcess({
     name,
     command: process.execPath,
-    args: ['--expose-gc', '--import', pathToFileURL(join(root, 'dist', 'scripts', 'soak', 'gc-probe.js')).href, join(root, 'dist', 'gateway', 'main.js')],
+    // The young generation pinned at 16 MiB semi-spaces: without it V8 doubles new space twice under this
+    // load (+32 and +64 MiB RSS at unpredictable times, heap after GC flat: findings.md, finding 2), which
+    // would hide or fake a leak. Pinned, RSS growth means retained memory.
+    args: ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16', '--import', pathToFileURL(join(root, 'dist', 'scripts', 'soak', 'gc-probe.js')).href, join(root, 'dist', 'gateway', 'main.js')],
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
