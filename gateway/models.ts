@@ -1,27 +1,10 @@
 /**
  * @module models
- * Maps the `model` a client sends to a name vLLM serves: vLLM's own served names, then MODEL_ALIASES.
- * A missing `model` means vLLM's first served model (vllm.md 2.1). Anything else is a 404 before
- * anything goes upstream.
+ * The model listing (`GET /v1/models`) and the 404 for a model nothing serves. Which served model a request
+ * goes to (names, aliases, the default, fallbacks) is pipeline/target.ts.
  */
 import { GatewayError } from './errors.js';
 import type { ServedModel } from './upstream/readiness.js';
-
-export function resolveModel(
-  requested: string | undefined,
-  served: readonly ServedModel[],
-  aliases: ReadonlyMap<string, string>,
-): string {
-  const first = served[0];
-  if (requested === undefined || requested === '') {
-    if (first) return first.id;
-    throw notFound('(default)');
-  }
-  for (const m of served) if (m.id === requested) return requested;
-  const target = aliases.get(requested);
-  if (target !== undefined && served.some((m) => m.id === target)) return target;
-  throw notFound(requested);
-}
 
 export function notFound(model: string): GatewayError {
   return new GatewayError(404, `The model \`${model.slice(0, 200)}\` does not exist. GET /v1/models lists the models and aliases served here.`, {

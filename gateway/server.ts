@@ -11,10 +11,8 @@ import { Admission, type SlotSource } from './admission.js';
 import { createApp } from './app.js';
 import { KeyRegistry, loadKeys } from './auth/keys.js';
 import type { Backend } from './backends/backend.js';
-import { Discovery } from './backends/discovery.js';
-import { registerBackendMetrics } from './backends/metrics.js';
-import { Picker } from './backends/picker.js';
-import { BackendSet } from './backends/set.js';
+import { startBackends } from './backends/index.js';
+import type { BackendSet } from './backends/set.js';
 import { CorsPolicy } from './call/cors.js';
 import type { Config } from './config.js';
 import { Lifecycle } from './lifecycle.js';
@@ -73,7 +71,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     throw new Error('API key list is empty; refusing to serve without authentication (set ALLOW_ANONYMOUS=true to allow it)');
   }
 
-  const backends = new BackendSet({ config, logger });
+  const metrics = new GatewayMetrics({ inFlight: () => admission.inFlight, queued: () => admission.queued, anyReady: () => backends.anyReady });
+  // Discovery → set → picker, probing and scraping from now on; a bad VLLM_BACKENDS_FILE stops the start
+  // here, before anything listens.
+  const upstream = await startBackends({ config, logger, registry: metrics.registry, ...(options.resolve ? { resolve: options.resolve } : {}) });
+  const backends = upstream.set;
   const slots: SlotSource<Backend> = {
     withFreeSlot: (model) => backends.withFreeSlot(model),
     capacity: () => backends.all().reduce((n, b) => n + (b.usable ? b.maxConcurrent : 0), 0),
@@ -81,9 +83,6 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     onChange: (listener) => void backends.onChange(() => listener()),
   };
   const admission = new Admission<Backend>({ maxQueue: config.admission.maxQueue, queueTimeoutMs: config.admission.queueTimeoutMs }, slots);
-  const metrics = new GatewayMetrics({ inFlight: () => admission.inFlight, queued: () => admission.queued, anyReady: () => backends.anyReady });
-  registerBackendMetrics(metrics.registry, backends);
-  const discovery = new Discovery({ config, logger, onSpecs: (specs) => backends.update(specs), ...(options.resolve ? { resolve: options.resolve } : {}) });
   const rateLimits = createRateLimitStore(config, { logger, registry: metrics.registry });
   // Stored responses and conversations: SQLite in DATA_DIR (opened on first use), or Redis with REDIS_URL.
   const state = createStateStore(config);
@@ -129,7 +128,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       targets: new TargetResolver(backends, { aliases: config.modelAliases, fallbacks: config.routing.fallbacks, readyWaitMs: config.readyWaitMs }),
       limits: new KeyLimits(rateLimits, config.rateLimit, logger, () => metrics.internalErrors.inc({ where: 'settle' })),
       admission,
-      picker: new Picker(),
+      picker: upstream.picker,
       metrics,
       forward: { set: backends, admission, metrics, timeouts, failoverAttempts: config.routing.failoverAttempts, readyWaitMs: config.readyWaitMs, keepalive },
     },
@@ -141,12 +140,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   void Promise.resolve(messagesSurface.parse({ max_tokens: 1, messages: [{ role: 'user', content: 'warm-up' }] }, { owner: '-' })).catch(() => undefined);
   server.on('request', getRequestListener(app.fetch, { overrideGlobalObjects: false }));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  backends.start();
-  await discovery.start();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    // The port is taken (or the like): nothing may keep probing the backends after the start failed.
+    await upstream.stop().catch(() => undefined);
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   logger.info({ port, host: config.host, backends: backends.all().map((b) => b.displayUrl), discovery: config.backends.discovery }, 'gateway listening');
@@ -157,9 +160,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await drain();
       server.close();
       server.closeIdleConnections();
-      discovery.stop();
       server.closeAllConnections();
-      await backends.stop().catch(() => undefined);
+      await upstream.stop().catch(() => undefined);
       await rateLimits.close().catch(() => undefined);
       await Promise.resolve(state.close()).catch(() => undefined);
       logger.info('gateway stopped');
@@ -168,7 +170,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   const reload = async () => {
     await reloadKeys();
-    const result = await discovery.reload();
+    const result = await upstream.reload();
     if (!result.ok) logger.error({ err: result.error }, 'VLLM_BACKENDS_FILE reload failed; keeping the previous backends');
   };
 

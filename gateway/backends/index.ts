@@ -7,7 +7,6 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
-import type { Backend } from './backend.js';
 import { Discovery, type Resolver } from './discovery.js';
 import { registerBackendMetrics } from './metrics.js';
 import { Picker } from './picker.js';
@@ -35,9 +34,8 @@ export interface BackendsOptions {
 export interface Backends {
   set: BackendSet;
   discovery: Discovery;
+  /** Chooses among candidates; admission hands it the set's backends with a free slot (pipeline/inference.ts). */
   picker: Picker;
-  /** A backend for the model with a free slot, by ROUTING / ROUTING_AFFINITY; undefined when none has one. */
-  pick(model: string | undefined, sessionKey?: string, exclude?: ReadonlySet<Backend>): Backend | undefined;
   /** SIGHUP: re-read VLLM_BACKENDS_FILE (a bad file keeps the old list). */
   reload: Discovery['reload'];
   /** Stops discovery and every backend; resolves when the pools are closed (in-flight requests end first). */
@@ -67,16 +65,10 @@ export async function startBackends(options: BackendsOptions): Promise<Backends>
     await set.stop();
     throw err;
   }
-  const routing = config.routing;
   return {
     set,
     discovery,
     picker,
-    pick(model, sessionKey, exclude) {
-      let candidates = set.withFreeSlot(model);
-      if (exclude && exclude.size > 0) candidates = candidates.filter((b) => !exclude.has(b));
-      return picker.pick(candidates, { strategy: routing.strategy, affinity: routing.affinity, affinityBound: routing.affinityBound, sessionKey, now: Date.now() });
-    },
     reload: () => discovery.reload(),
     async stop() {
       discovery.stop();

@@ -2,10 +2,9 @@
  * @module upstream/vllm-load
  * vLLM's own load, read from its Prometheus `/metrics` (vllm.md 7): running and waiting requests and
  * KV-cache usage. `kv_cache_usage_perc` is a fraction 0..1 despite its name; images before v0.10 call it
- * `gpu_cache_usage_perc`, so we read the new name and fall back to the old one. Cached briefly so a
- * busy status page does not hammer vLLM.
+ * `gpu_cache_usage_perc`, so we read the new name and fall back to the old one. Each backend's scraper
+ * (backends/load.ts) parses its /metrics with this.
  */
-import type { Pool } from 'undici';
 
 export interface VllmLoad {
   running: number | null;
@@ -30,29 +29,4 @@ export function parseVllmLoad(text: string): VllmLoad {
     waiting: read('vllm:num_requests_waiting'),
     kvCacheUsage: read('vllm:kv_cache_usage_perc') ?? read('vllm:gpu_cache_usage_perc'),
   };
-}
-
-export class VllmLoadReader {
-  #cached: { at: number; load: VllmLoad } | undefined;
-  readonly #pool: Pool;
-  readonly #ttlMs: number;
-
-  constructor(pool: Pool, ttlMs = 2_000) {
-    this.#pool = pool;
-    this.#ttlMs = ttlMs;
-  }
-
-  async read(): Promise<VllmLoad | null> {
-    if (this.#cached && Date.now() - this.#cached.at < this.#ttlMs) return this.#cached.load;
-    try {
-      const res = await this.#pool.request({ path: '/metrics', method: 'GET', headersTimeout: 2_000, bodyTimeout: 2_000 });
-      const text = await res.body.text();
-      if (res.statusCode !== 200) return null;
-      const load = parseVllmLoad(text);
-      this.#cached = { at: Date.now(), load };
-      return load;
-    } catch {
-      return null;
-    }
-  }
 }

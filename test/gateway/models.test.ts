@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modelList, resolveModel } from '../../gateway/models.js';
+import { modelList } from '../../gateway/models.js';
 import type { ServedModel } from '../../gateway/upstream/readiness.js';
 
 const served: ServedModel[] = [
@@ -10,26 +10,6 @@ const aliases = new Map([
   ['gpt-4o-mini', 'qwen2.5-7b-instruct'],
   ['dangling', 'not-served'],
 ]);
-
-describe('resolveModel', () => {
-  it('uses the first served model when none is given (vllm.md 2.1)', () => {
-    expect(resolveModel(undefined, served, aliases)).toBe('qwen2.5-7b-instruct');
-  });
-  it('accepts any served name and maps aliases', () => {
-    expect(resolveModel('qwen', served, aliases)).toBe('qwen');
-    expect(resolveModel('gpt-4o-mini', served, aliases)).toBe('qwen2.5-7b-instruct');
-  });
-  it('answers 404 model_not_found for unknown names and aliases to unserved models', () => {
-    for (const name of ['gpt-5', 'dangling']) {
-      try {
-        resolveModel(name, served, aliases);
-        expect.unreachable();
-      } catch (err) {
-        expect(err).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
-      }
-    }
-  });
-});
 
 describe('modelList', () => {
   it("lists vLLM's cards then one card per servable alias", () => {

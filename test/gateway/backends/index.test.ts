@@ -34,11 +34,18 @@ describe('startBackends: discovery → set → picker', () => {
       const check = (): void => (backends.set.usableFor('m').length === 2 ? resolve() : void setTimeout(check, 20));
       check();
     });
-    expect(backends.pick('nope')).toBeUndefined();
-    const first = backends.pick('m', 'session-1');
+    // What admission and the pipeline's `choose` do: the set's candidates with a free slot, minus the ones
+    // a failover already tried, then the picker.
+    const pick = (model: string, sessionKey: string, exclude: ReadonlySet<unknown> = new Set()) =>
+      backends.picker.pick(
+        backends.set.withFreeSlot(model).filter((b) => !exclude.has(b)),
+        { strategy: 'least-loaded', affinity: true, affinityBound: 1.25, sessionKey },
+      );
+    expect(pick('nope', 'session-1')).toBeUndefined();
+    const first = pick('m', 'session-1');
     expect(first).toBeDefined();
-    for (let i = 0; i < 10; i++) expect(backends.pick('m', 'session-1')).toBe(first);
-    const other = backends.pick('m', 'session-1', new Set([first!]));
+    for (let i = 0; i < 10; i++) expect(pick('m', 'session-1')).toBe(first);
+    const other = pick('m', 'session-1', new Set([first!]));
     expect(other).toBeDefined();
     expect(other).not.toBe(first);
   });
