@@ -18,6 +18,7 @@ import type { AppEnv } from '../app-env.js';
 import type { Backend } from '../backends/backend.js';
 import type { Picker } from '../backends/picker.js';
 import type { Config } from '../config.js';
+import type { Call } from '../call/call.js';
 import { ClientResponse } from '../call/client-response.js';
 import { GatewayError } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
@@ -142,7 +143,7 @@ export function inferenceHandler(surface: Surface, stages: InferenceStages) {
 }
 
 /** A slot on a backend of the model: at once when one is free, else through the fair queue. */
-async function admit(admission: Admission<Backend>, call: { key: string; signal: AbortSignal; abortPhase: string | undefined; queueMs: number | undefined; waitedMs: number }, model: string, choose: (c: Backend[]) => Backend | undefined): Promise<Slot<Backend>> {
+async function admit(admission: Admission<Backend>, call: Call, model: string, choose: (c: Backend[]) => Backend | undefined): Promise<Slot<Backend>> {
   const req = { key: call.key, model, choose };
   const now = admission.tryAcquire(req);
   call.queueMs = 0;
